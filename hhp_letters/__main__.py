@@ -1,0 +1,3 @@
+from hhp_letters.cli import main
+
+main()

@@ -1,0 +1,260 @@
+"""campaign.toml → a typed, validated :class:`Campaign`.
+
+Paths in the file are relative to the file. Structural mistakes (wrong type, unknown key,
+missing key) stop loading with a :class:`~hhp_letters.errors.CampaignError` listing every one
+by key path; whether named files exist and are images is checked by :mod:`hhp_letters.checks`
+so those problems are reported together with the spreadsheet problems.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hhp_letters.errors import CampaignError, UsageError
+from hhp_letters.problems import Origin, Problem, error
+
+CAMPAIGN_FILE = "campaign.toml"
+Kind = Literal["letters", "notes"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class CampaignInfo(_Model):
+    name: NonEmpty
+    kind: Kind
+    date: dt.date
+
+
+class Inputs(_Model):
+    participants: NonEmpty
+    sheet: str | None = None
+    feedback: list[NonEmpty] = Field(default_factory=list)
+    feedback_sheet: str | None = None
+    columns: dict[str, NonEmpty] = Field(default_factory=dict)
+
+
+class Signatory(_Model):
+    name: NonEmpty
+    title: NonEmpty
+    signature: NonEmpty
+
+
+_HEX = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+class Authority(_Model):
+    code: NonEmpty
+    name: NonEmpty
+    area: str | None = None
+    logo: NonEmpty
+    colour: str = "#000000"
+    return_address: list[NonEmpty] = Field(min_length=1, max_length=7)
+    signatory: Signatory
+    template: str | None = None
+    date: dt.date | None = None
+    # signature image width on the letter, in mm
+    signature_width: float = Field(default=45.0, gt=10, le=90)
+
+    @field_validator("colour")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not _HEX.fullmatch(value):
+            raise ValueError(f"expected a colour like \"#1F4E79\", got {value!r}")
+        return value.upper()
+
+    @property
+    def display_area(self) -> str:
+        return self.area or self.name
+
+
+class Envelope(_Model):
+    """Window envelope geometry in mm, measured flap up: window from left and from bottom."""
+
+    name: str = "custom"
+    width: float = Field(gt=0)
+    height: float = Field(gt=0)
+    window_width: float = Field(gt=0)
+    window_height: float = Field(gt=0)
+    window_left: float = Field(ge=0)
+    window_bottom: float = Field(ge=0)
+    fold: Literal["thirds", "half"] = "thirds"
+    margin: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _window_inside(self) -> Envelope:
+        if self.window_left + self.window_width > self.width:
+            raise ValueError("the window reaches past the right edge of the envelope")
+        if self.window_bottom + self.window_height > self.height:
+            raise ValueError("the window reaches past the top edge of the envelope")
+        return self
+
+
+# Typical UK windows; no UK standard exists, so confirm with the mailing house (print-spec §3.2).
+ENVELOPES: dict[str, Envelope] = {
+    "DL": Envelope(name="DL", width=220, height=110, window_width=90, window_height=45,
+                   window_left=20, window_bottom=15, fold="thirds"),
+    "C5": Envelope(name="C5", width=229, height=162, window_width=90, window_height=45,
+                   window_left=20, window_bottom=65, fold="half"),
+}
+
+
+class PrintOptions(_Model):
+    envelope: Envelope
+    duplex: bool = False
+    sort: Literal["postcode", "none", "team"] = "postcode"
+    max_letters_per_bundle: int = Field(default=500, ge=1, le=20_000)
+    fold_marks: bool = False
+
+    @field_validator("envelope", mode="before")
+    @classmethod
+    def _preset(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            preset = ENVELOPES.get(value.strip().upper())
+            if preset is None:
+                raise ValueError(f"unknown envelope {value!r}; use one of "
+                                 f"{', '.join(ENVELOPES)} or a table with the window geometry")
+            return preset
+        return value
+
+
+class NotesOptions(_Model):
+    page: Literal["A5-landscape", "A4"] = "A5-landscape"
+
+
+class CampaignFile(_Model):
+    campaign: CampaignInfo
+    inputs: Inputs
+    authorities: list[Authority] = Field(min_length=1)
+    print: PrintOptions = Field(default_factory=lambda: PrintOptions(envelope=ENVELOPES["DL"]))
+    notes: NotesOptions = Field(default_factory=NotesOptions)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> CampaignFile:
+        seen: set[str] = set()
+        for a in self.authorities:
+            for key in {a.code.casefold(), a.name.casefold()}:
+                if key in seen:
+                    raise ValueError(f"authority code or name {key!r} is used twice")
+                seen.add(key)
+        return self
+
+
+class Campaign(BaseModel):
+    """A loaded campaign: the validated file plus where it lives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    spec: CampaignFile
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def kind(self) -> Kind:
+        return self.spec.campaign.kind
+
+    def resolve(self, relative: str) -> Path:
+        return (self.root / relative).resolve()
+
+    def display(self, path: Path) -> str:
+        """A path as the user should see it: relative to the campaign folder when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    @property
+    def participants_file(self) -> Path:
+        return self.resolve(self.spec.inputs.participants)
+
+    def feedback_files(self) -> tuple[list[Path], list[Problem]]:
+        """Expand the feedback globs; a pattern that matches nothing is a problem."""
+        files: list[Path] = []
+        problems: list[Problem] = []
+        for i, pattern in enumerate(self.spec.inputs.feedback, start=1):
+            full = str(self.root / pattern)
+            matches = sorted(Path(m) for m in glob.glob(full)) if glob.has_magic(full) else (
+                [Path(full)] if Path(full).exists() else [])
+            if not matches:
+                problems.append(error(
+                    "feedback_not_found", Origin(CAMPAIGN_FILE, column=f"inputs.feedback[{i}]"),
+                    f"{pattern!r} matches no file",
+                    "check the path (it is relative to campaign.toml) or remove the entry"))
+            files.extend(m.resolve() for m in matches if m.resolve() not in files)
+        return files, problems
+
+    def authority(self, value: str) -> Authority | None:
+        """The authority a list cell names, by code or name, ignoring case and spacing."""
+        key = " ".join(value.split()).casefold()
+        for a in self.spec.authorities:
+            if key in (a.code.casefold(), " ".join(a.name.split()).casefold()):
+                return a
+        return None
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"  # users count [[authorities]] tables from 1
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _explain(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the README for the keys campaign.toml takes)"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def find_campaign_file(target: Path) -> Path:
+    path = target / CAMPAIGN_FILE if target.is_dir() else target
+    if not path.is_file():
+        raise UsageError(f"no campaign file at {path}",
+                         hint="give a campaign folder holding campaign.toml, or the path of that "
+                              "file; `hhp-letters init DIR` makes one")
+    return path.resolve()
+
+
+def load_campaign(target: Path) -> Campaign:
+    """Read and validate ``campaign.toml`` (``target`` is the file or its folder)."""
+    path = find_campaign_file(target)
+    origin = Origin(path.name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CampaignError("campaign.toml is not UTF-8 text", [error(
+            "campaign_encoding", origin, f"not UTF-8 text ({exc.reason})",
+            "save campaign.toml as UTF-8")]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError("campaign.toml is not valid TOML", [error(
+            "campaign_syntax", origin, f"not valid TOML: {exc}",
+            "fix the line named; strings need quotes, dates are written 2019-10-01")]) from exc
+    try:
+        spec = CampaignFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [error("campaign_invalid", Origin(path.name, column=_key_path(e["loc"])),
+                          f"{_key_path(e['loc']) or 'file'}: {_explain(dict(e))}",
+                          "see the campaign.toml section of the README")
+                    for e in exc.errors()]
+        raise CampaignError(f"campaign.toml has {len(problems)} mistake(s)", problems) from exc
+    return Campaign(path=path, spec=spec)

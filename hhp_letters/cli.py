@@ -1,0 +1,175 @@
+"""The `hhp-letters` command: parse arguments, call the library, show results, set exit codes.
+
+No logic lives here; everything is in the library modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from hhp_letters import __version__
+from hhp_letters.campaign import Kind, load_campaign
+from hhp_letters.checks import CheckedInputs, check
+from hhp_letters.errors import CampaignError, HhpError
+from hhp_letters.problems import Problem, write_problems_csv
+from hhp_letters.scaffold import init_campaign
+
+EXIT_BUG = 3
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="hhp-letters",
+    help="Recognition letters and coffee-machine notes for randomised trials, with an audit "
+         "trail.\n\nExit codes: 0 success; 1 inputs or run failed a check; 2 usage error.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class _State:
+    debug = False
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _guard(fn: Callable[[], T], state: _State) -> T:
+    """Turn our errors into messages and exit codes; a bug says so instead of a traceback."""
+    try:
+        return fn()
+    except HhpError as exc:
+        if state.debug:
+            raise
+        _err().print(f"[bold red]Error:[/] {escape(exc.message)}")
+        if exc.hint:
+            _err().print(f"  fix: {exc.hint}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _err().print("Interrupted; nothing half-written was left behind.")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if state.debug:
+            raise
+        _err().print(f"Internal error (a bug in hhp-letters): {type(exc).__name__}: {exc}\n"
+                     "Run again with --debug for the traceback and report it.", markup=False)
+        raise typer.Exit(EXIT_BUG) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"hhp-letters {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (for bug reports).")]
+    = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    state = _State()
+    state.debug = debug
+    ctx.obj = state
+
+
+def show_problems(console: Console, problems: Sequence[Problem]) -> None:
+    """A table of problems per file, errors first within a file."""
+    for file, group in groupby(problems, key=lambda p: p.origin.file):
+        items = list(group)
+        sheet = next((p.origin.sheet for p in items if p.origin.sheet), None)
+        title = f"{file}" + (f" (sheet {sheet!r})" if sheet else "")
+        table = Table(title=escape(title), title_justify="left", show_lines=False, expand=False)
+        table.add_column("level")
+        table.add_column("row", justify="right")
+        table.add_column("column")
+        table.add_column("problem", overflow="fold")
+        table.add_column("code")
+        for p in sorted(items, key=lambda p: (not p.is_error, p.origin.row or 0)):
+            style = "red" if p.is_error else "yellow"
+            text = p.message + (f"\nfix: {p.hint}" if p.hint else "")
+            table.add_row(f"[{style}]{p.level.value}[/]", str(p.origin.row or ""),
+                          escape(p.origin.column or ""), escape(text), p.code)
+        console.print(table)
+
+
+def _report(console: Console, checked: CheckedInputs, csv_path: Path) -> int:
+    if checked.problems:
+        show_problems(console, checked.problems)
+    write_problems_csv(csv_path, checked.problems)
+    verdict = checked.verdict()
+    ok = not checked.errors
+    console.print(("[green]OK[/]: " if ok else "[red]FAILED[/]: ") + escape(verdict))
+    if checked.problems:
+        console.print(f"problems written to {csv_path}", markup=False)
+    return 0 if ok else 1
+
+
+CampaignArg = Annotated[Path, typer.Argument(
+    help="Campaign folder (holding campaign.toml) or the campaign.toml file itself.",
+    show_default=False)]
+
+
+def run_check(target: Path, console: Console) -> int:
+    try:
+        campaign = load_campaign(target)
+    except CampaignError as exc:
+        show_problems(console, exc.problems)
+        folder = target if target.is_dir() else target.parent
+        write_problems_csv(folder / "problems.csv", exc.problems)
+        console.print(f"[red]FAILED[/]: {escape(exc.message)}; problems written to "
+                      f"{escape(str(folder / 'problems.csv'))}")
+        return 1
+    checked = check(campaign)
+    return _report(console, checked, campaign.root / "problems.csv")
+
+
+@app.command("check")
+def check_command(ctx: typer.Context, campaign: CampaignArg) -> None:
+    """Read and check every input; print problems; write problems.csv next to the campaign.
+
+    Exits 0 when there are no errors (warnings are allowed), 1 when there are.
+    """
+    code = _guard(lambda: run_check(campaign, _out()), ctx.obj)
+    raise typer.Exit(code)
+
+
+@app.command("init")
+def init_command(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="New folder for the campaign.",
+                                              show_default=False)],
+    kind: Annotated[str, typer.Option(help="letters or notes")] = "letters",
+) -> None:
+    """Scaffold a working campaign folder (campaign.toml, data, brand assets) from the samples."""
+    if kind not in ("letters", "notes"):
+        _err().print(f"Error: --kind must be letters or notes, not {kind!r}")
+        raise typer.Exit(2)
+    chosen: Kind = "letters" if kind == "letters" else "notes"
+    path = _guard(lambda: init_campaign(directory, chosen), ctx.obj)
+    _out().print(f"Created {path}\nNext: edit it, then run `hhp-letters check {directory}`.",
+                 markup=False)
+
+
+def main() -> None:
+    """Entry point for the `hhp-letters` script."""
+    app(prog_name="hhp-letters")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,57 @@
+"""Typed values passed between the stages (read → check → merge → render → bundle → audit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hhp_letters.campaign import Authority
+from hhp_letters.problems import Origin
+
+ARM_VALUES = {
+    "treatment": "treatment", "intervention": "treatment", "t": "treatment", "1": "treatment",
+    "yes": "treatment", "true": "treatment",
+    "control": "control", "c": "control", "0": "control", "no": "control", "false": "control",
+}
+
+
+class Arm(StrEnum):
+    TREATMENT = "treatment"
+    CONTROL = "control"
+
+    @classmethod
+    def parse(cls, text: str) -> Arm | None:
+        value = ARM_VALUES.get(" ".join(text.split()).casefold())
+        return None if value is None else cls(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """One row of the randomised list, as read. Invalid rows are kept, with their error codes,
+    so every row can be accounted for."""
+
+    participant_id: str
+    arm: Arm | None
+    authority: Authority | None
+    first_name: str
+    last_name: str
+    address: tuple[str, ...]  # address lines 1-3, blanks dropped
+    town: str
+    postcode: str  # normalised when valid, else as written
+    team: str
+    site: str
+    manager_first_name: str
+    origin: Origin
+    errors: tuple[str, ...] = ()  # codes of error-level problems on this row
+
+    @property
+    def is_treatment(self) -> bool:
+        return self.arm is Arm.TREATMENT
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    participant_id: str
+    line_1: str
+    line_2: str
+    origin: Origin

@@ -1,0 +1,100 @@
+"""Problems found in the inputs: plain data, collected and reported together."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from hhp_letters.atomic import atomic_write_text
+
+
+class Level(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value came from. ``row`` is the 1-based row as the spreadsheet shows it."""
+
+    file: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def at(self, *, row: int | None = None, column: str | None = None) -> Origin:
+        return Origin(self.file, self.sheet, row if row is not None else self.row,
+                      column if column is not None else self.column)
+
+    def describe(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    level: Level
+    code: str
+    origin: Origin
+    message: str
+    hint: str = ""
+    participant_id: str | None = field(default=None, compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.level is Level.ERROR
+
+    def __str__(self) -> str:
+        text = f"{self.level.value}: {self.origin.describe()}: {self.message} [{self.code}]"
+        return f"{text}\n  fix: {self.hint}" if self.hint else text
+
+
+def error(code: str, origin: Origin, message: str, hint: str = "",
+          participant_id: str | None = None) -> Problem:
+    return Problem(Level.ERROR, code, origin, message, hint, participant_id)
+
+
+def warning(code: str, origin: Origin, message: str, hint: str = "",
+            participant_id: str | None = None) -> Problem:
+    return Problem(Level.WARNING, code, origin, message, hint, participant_id)
+
+
+def count_errors(problems: Iterable[Problem]) -> int:
+    return sum(1 for p in problems if p.is_error)
+
+
+CSV_COLUMNS = ("level", "code", "file", "sheet", "row", "column", "participant_id", "message",
+               "hint")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Neutralise text a spreadsheet would run as a formula (OWASP CSV injection)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def problems_csv(problems: Sequence[Problem]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for p in problems:
+        values = (p.level.value, p.code, p.origin.file, p.origin.sheet or "",
+                  "" if p.origin.row is None else str(p.origin.row), p.origin.column or "",
+                  p.participant_id or "", p.message, p.hint)
+        writer.writerow([spreadsheet_safe(v) for v in values])
+    return buf.getvalue()
+
+
+def write_problems_csv(path: Path, problems: Sequence[Problem]) -> None:
+    # utf-8-sig so Excel opens accented names correctly
+    atomic_write_text(path, problems_csv(problems), encoding="utf-8-sig")
