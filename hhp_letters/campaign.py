@@ -55,7 +55,7 @@ _HEX = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
 class Authority(_Model):
-    code: NonEmpty
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")]
     name: NonEmpty
     area: str | None = None
     logo: NonEmpty
@@ -129,6 +129,11 @@ class PrintOptions(_Model):
         return value
 
 
+class LettersOptions(_Model):
+    # a Jinja2 text template for the letter body; default: the built-in templates/letter.j2
+    body: str | None = None
+
+
 class NotesOptions(_Model):
     page: Literal["A5-landscape", "A4"] = "A5-landscape"
 
@@ -138,17 +143,20 @@ class CampaignFile(_Model):
     inputs: Inputs
     authorities: list[Authority] = Field(min_length=1)
     print: PrintOptions = Field(default_factory=lambda: PrintOptions(envelope=ENVELOPES["DL"]))
+    letters: LettersOptions = Field(default_factory=LettersOptions)
     notes: NotesOptions = Field(default_factory=NotesOptions)
 
-    @model_validator(mode="after")
-    def _unique_codes(self) -> CampaignFile:
+    @field_validator("authorities")
+    @classmethod
+    def _unique_codes(cls, authorities: list[Authority]) -> list[Authority]:
+        # a field validator, so the problem is reported at the key path "authorities"
         seen: set[str] = set()
-        for a in self.authorities:
+        for a in authorities:
             for key in {a.code.casefold(), a.name.casefold()}:
                 if key in seen:
                     raise ValueError(f"authority code or name {key!r} is used twice")
                 seen.add(key)
-        return self
+        return authorities
 
 
 class Campaign(BaseModel):

@@ -243,8 +243,11 @@ def _check_clusters(people: list[Participant], problems: list[Problem]) -> list[
 
 
 def _check_feedback(campaign: Campaign, people: Sequence[Participant],
-                    problems: list[Problem]) -> tuple[dict[str, Feedback], list[Path],
-                                                      list[Participant]]:
+                    problems: list[Problem], *, list_read: bool = True,
+                    ) -> tuple[dict[str, Feedback], list[Path], list[Participant]]:
+    """Read the feedback files and match them to ``people``. When the list itself could not be
+    read (``list_read`` false), only the feedback files' own problems are reported: every id
+    would otherwise be reported as missing from the list."""
     files, glob_problems = campaign.feedback_files()
     problems.extend(glob_problems)
     entries: dict[str, list[Feedback]] = defaultdict(list)
@@ -261,12 +264,19 @@ def _check_feedback(campaign: Campaign, people: Sequence[Participant],
                 continue
             entries[pid].append(Feedback(pid, row.get("feedback_1"), row.get("feedback_2"),
                                          row.origin))
+    if not list_read:
+        return {}, files, list(people)
 
     by_id = {p.participant_id: p for p in people if p.participant_id}
+    # An id on several rows of the list (already a duplicate_id error on each of them) cannot be
+    # matched to one person: its feedback is neither used nor reported against one of the rows.
+    duplicated = {p.participant_id for p in people if "duplicate_id" in p.errors}
     matched: dict[str, Feedback] = {}
     extra_errors: dict[str, str] = {}
     for pid, found in entries.items():
         first = found[0]
+        if pid in duplicated:
+            continue
         person = by_id.get(pid)
         if person is None:
             problems.append(warning("feedback_unknown_id", first.origin,
@@ -315,7 +325,7 @@ def _check_feedback(campaign: Campaign, people: Sequence[Participant],
 
     out = list(people)
     for i, p in enumerate(people):
-        if p.arm is not Arm.TREATMENT or not p.participant_id:
+        if p.arm is not Arm.TREATMENT or not p.participant_id or p.participant_id in duplicated:
             continue
         if p.participant_id in extra_errors:
             out[i] = _with_error(p, extra_errors[p.participant_id])
@@ -342,7 +352,9 @@ def check(campaign: Campaign) -> CheckedInputs:
     files: list[Path] = [path]
     feedback: dict[str, Feedback] = {}
     if campaign.kind == "letters":
-        feedback, fb_files, people = _check_feedback(campaign, people, problems)
+        list_read = bool(people) or not any(p.is_error for p in table.problems)
+        feedback, fb_files, people = _check_feedback(campaign, people, problems,
+                                                     list_read=list_read)
         files.extend(fb_files)
     else:
         people = _check_clusters(people, problems)

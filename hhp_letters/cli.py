@@ -13,12 +13,14 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from hhp_letters import __version__
 from hhp_letters.campaign import Kind, load_campaign
 from hhp_letters.checks import CheckedInputs, check
 from hhp_letters.errors import CampaignError, HhpError
+from hhp_letters.pipeline import prepare_letters, run_letters
 from hhp_letters.problems import Problem, write_problems_csv
 from hhp_letters.scaffold import init_campaign
 
@@ -164,6 +166,50 @@ def init_command(
     path = _guard(lambda: init_campaign(directory, chosen), ctx.obj)
     _out().print(f"Created {path}\nNext: edit it, then run `hhp-letters check {directory}`.",
                  markup=False)
+
+
+@app.command("letters")
+def letters_command(
+    ctx: typer.Context,
+    campaign: CampaignArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to create.",
+                                      show_default=False)],
+    proof: Annotated[bool, typer.Option(help="Watermarked proofs and a contact sheet; "
+                                             "nothing marked for print.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(help="Produce what is valid; record every "
+                                                    "skipped row with its reason.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace RUN_DIR if it exists.")] = False,
+) -> None:
+    """Recognition letters for the treatment arm: one PDF each, bundles, manifest, job ticket."""
+    console = _out()
+
+    def work() -> int:
+        loaded = load_campaign(campaign)
+        prepared = prepare_letters(loaded, proof=proof)
+        if prepared.problems:
+            show_problems(console, prepared.problems)
+        if prepared.errors and not skip_invalid:
+            write_problems_csv(loaded.root / "problems.csv", prepared.problems)
+            console.print(f"[red]FAILED[/]: {len(prepared.errors)} error(s); nothing was "
+                          "produced. Fix them, or use --skip-invalid to produce the valid "
+                          "letters and record the rest.")
+            return 1
+        total = len(prepared.merged.jobs)
+        with Progress(TextColumn("letters"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=True,
+                      disable=total < 200) as bar:
+            task = bar.add_task("letters", total=total)
+            result = run_letters(prepared, out, force=force, skip_invalid=skip_invalid,
+                                 progress=lambda n: bar.advance(task, n))
+        pages = sum(p for _, _, p in result.written.bundles)
+        console.print(
+            f"[green]Done[/]: {len(result.written.letters)} letters, "
+            f"{len(result.written.bundles)} bundles, {pages} pages, "
+            f"{len(prepared.merged.withheld)} rows withheld, in {result.seconds:.1f} s "
+            f"→ {escape(str(result.out))}")
+        return 0
+
+    raise typer.Exit(_guard(work, ctx.obj))
 
 
 def main() -> None:

@@ -55,3 +55,21 @@ class Feedback:
     line_1: str
     line_2: str
     origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class LetterJob:
+    """Everything one letter needs, merged from the list, the feedback and campaign.toml."""
+
+    participant_id: str
+    authority: Authority
+    first_name: str
+    last_name: str
+    address_lines: tuple[str, ...]  # after the name: street lines, POST TOWN, POSTCODE
+    feedback: tuple[str, str]
+    sort_key: str  # postage order within the authority's bundles
+    origin: Origin
+
+    @property
+    def name_line(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -75,9 +75,11 @@ def build_table(raw: RawSheet, fields: tuple[str, ...], required: tuple[str, ...
                 explicit_columns: Mapping[str, str]) -> Table:
     """Turn a raw grid into rows keyed by canonical field; problems are returned, not raised."""
     where = Origin(raw.file, raw.sheet)
-    index = alias_index(fields)
-    # [inputs.columns] wins over aliases: normalised header as written -> field
+    # [inputs.columns] wins over aliases: normalised header as written -> field. A mapped field
+    # is read from its mapped header only, so its aliases (e.g. "First name" when first_name is
+    # mapped to "Known as") neither clash with it nor stand in for a mapped header that is absent.
     explicit = {normalise_header(h): f for f, h in explicit_columns.items() if f in fields}
+    index = {k: f for k, f in alias_index(fields).items() if f not in explicit.values()}
     problems: list[Problem] = []
 
     rows_iter = raw.rows()

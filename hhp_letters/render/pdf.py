@@ -1,0 +1,167 @@
+"""A small PDF writer for many near-identical pages.
+
+Fonts, images and the letterhead are serialised once per run into a :class:`SharedBlock`
+(objects 1..K, identical bytes in every document of an authority); each letter adds only its
+content stream and page object. Documents are written as they go, so a bundle of any size needs
+memory for one page at a time. Output is deterministic: no clock, and /ID is a digest of the
+document's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+HEADER = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+
+
+def number(value: float) -> str:
+    """A PDF number: integers plainly, others with at most 3 decimals."""
+    if float(value).is_integer():
+        return str(int(value))
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
+
+
+def stream(data: bytes, extra: Mapping[str, str], *, compress: bool = True) -> bytes:
+    """A stream object body (dictionary + data), Flate-compressed."""
+    packed = zlib.compress(data, 6) if compress else data
+    entries = "".join(f" /{k} {v}" for k, v in extra.items())
+    filt = " /Filter /FlateDecode" if compress else ""
+    return (f"<< /Length {len(packed)}{filt}{entries} >>\nstream\n".encode("ascii")
+            + packed + b"\nendstream")
+
+
+def literal(data: bytes) -> bytes:
+    """Bytes as a PDF literal string, with the characters that matter escaped."""
+    return (b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+            .replace(b"\r", b"\\r").replace(b"\n", b"\\n") + b")")
+
+
+def text_string(text: str) -> bytes:
+    """A text string for the Info dictionary: ASCII literal, else UTF-16BE with BOM."""
+    if text.isascii():
+        return literal(text.encode("ascii"))
+    return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode("ascii") + b">"
+
+
+@dataclass(frozen=True)
+class SharedBlock:
+    """Objects 1..count, serialised once: the same bytes open every document that uses them."""
+
+    body: bytes
+    offsets: tuple[int, ...]  # of each object, relative to the start of body
+    resources: int  # object number of the /Resources dictionary pages use
+
+    @property
+    def count(self) -> int:
+        return len(self.offsets)
+
+    @classmethod
+    def build(cls, objects: Sequence[tuple[int, bytes]], resources: int) -> SharedBlock:
+        ordered = sorted(objects)
+        if [n for n, _ in ordered] != list(range(1, len(ordered) + 1)):
+            raise ValueError("shared objects must be numbered 1..K without gaps")
+        parts: list[bytes] = []
+        offsets: list[int] = []
+        pos = 0
+        for n, body in ordered:
+            chunk = b"%d 0 obj\n%s\nendobj\n" % (n, body)
+            offsets.append(pos)
+            parts.append(chunk)
+            pos += len(chunk)
+        return cls(b"".join(parts), tuple(offsets), resources)
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    title: str
+    author: str
+    subject: str
+    creator: str
+    keywords: str
+    date: str  # PDF date, e.g. D:20261001000000Z
+
+    def dictionary(self) -> bytes:
+        fields = (("Title", self.title), ("Author", self.author), ("Subject", self.subject),
+                  ("Creator", self.creator), ("Producer", self.creator),
+                  ("Keywords", self.keywords))
+        body = b" ".join(b"/%s %s" % (k.encode(), text_string(v)) for k, v in fields)
+        date = literal(self.date.encode("ascii"))
+        return b"<< " + body + b" /CreationDate " + date + b" /ModDate " + date + \
+            b" /Trapped /False >>"
+
+
+class DocumentWriter:
+    """Write one PDF to ``out`` page by page. ``finish()`` returns the SHA-256 of the file."""
+
+    def __init__(self, out: BinaryIO, shared: SharedBlock, media_box: tuple[float, float]) -> None:
+        self._out = out
+        self._shared = shared
+        self._sha = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._pos = 0
+        self._offsets: dict[int, int] = {}
+        self._write(HEADER)
+        base = self._pos
+        self._write(shared.body)
+        for i, off in enumerate(shared.offsets, start=1):
+            self._offsets[i] = base + off
+        self._pages_number = shared.count + 1
+        self._catalog_number = shared.count + 2
+        self._info_number = shared.count + 3
+        self._next = shared.count + 4
+        self._kids: list[int] = []
+        w, h = (number(media_box[0]), number(media_box[1]))
+        box = f"[0 0 {w} {h}]".encode("ascii")
+        self._page_prefix = (b"<< /Type /Page /Parent %d 0 R /MediaBox %s /TrimBox %s "
+                             b"/Resources %d 0 R" % (self._pages_number, box, box,
+                                                     shared.resources))
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+        self._sha.update(data)
+        self._md5.update(data)
+        self._pos += len(data)
+
+    def _object(self, body: bytes) -> int:
+        n = self._next
+        self._next += 1
+        self._offsets[n] = self._pos
+        self._write(b"%d 0 obj\n%s\nendobj\n" % (n, body))
+        return n
+
+    def add_page(self, content: bytes | None) -> None:
+        """Add a page; ``content`` is an already-encoded stream object body, or None for blank."""
+        if content is None:
+            self._kids.append(self._object(self._page_prefix + b" >>"))
+            return
+        c = self._object(content)
+        self._kids.append(self._object(self._page_prefix + b" /Contents %d 0 R >>" % c))
+
+    @property
+    def page_count(self) -> int:
+        return len(self._kids)
+
+    def finish(self, info: DocInfo) -> str:
+        kids = b" ".join(b"%d 0 R" % k for k in self._kids)
+        for n, body in ((self._pages_number,
+                         b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(self._kids))),
+                        (self._catalog_number,
+                         b"<< /Type /Catalog /Pages %d 0 R >>" % self._pages_number),
+                        (self._info_number, info.dictionary())):
+            self._offsets[n] = self._pos
+            self._write(b"%d 0 obj\n%s\nendobj\n" % (n, body))
+        xref_at = self._pos
+        size = self._next
+        rows = [b"0000000000 65535 f \n"]
+        rows += [b"%010d 00000 n \n" % self._offsets[n] for n in range(1, size)]
+        doc_id = self._md5.hexdigest().upper().encode("ascii")
+        self._write(b"xref\n0 %d\n" % size + b"".join(rows))
+        self._write(b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\n"
+                    b"startxref\n%d\n%%%%EOF\n" % (size, self._catalog_number, self._info_number,
+                                                  doc_id, doc_id, xref_at))
+        return self._sha.hexdigest()

@@ -1,0 +1,379 @@
+"""The bad-input corpus: every broken input gets a named problem at the right place, an exit code
+of 1 (2 for usage errors) and never a traceback.
+
+Each case starts from the valid campaign in ``conftest.py`` and breaks one thing. Row numbers are
+as the spreadsheet shows them (header in row 1, so participant P001 is row 2 ... P006 row 7);
+columns are "header (letter)".
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl.worksheet.worksheet import Worksheet
+from typer.testing import CliRunner, Result
+
+from conftest import (
+    FEEDBACK_SHEET,
+    LIST_SHEET,
+    CampaignBuilder,
+    csv_text,
+    read_problems,
+    write_xlsx,
+)
+from hhp_letters.cli import app
+from hhp_letters.model import Arm
+
+# Index of each column of the list (see conftest.LIST_HEADER).
+COL = {"id": 0, "first": 1, "last": 2, "arm": 3, "authority": 4, "address": 5, "town": 6,
+       "postcode": 7}
+# Index of each participant's row in CampaignBuilder.rows; spreadsheet row = index + 2.
+P = {"P001": 0, "P002": 1, "P003": 2, "P004": 3, "P005": 4, "P006": 5}
+
+LIST_X = "data/list.xlsx"
+LIST_C = "data/list.csv"
+FB_A = "data/feedback/team-a.csv"
+FB_B = "data/feedback/team-b.xlsx"
+TOML = "campaign.toml"
+
+Mutator = Callable[[CampaignBuilder], None]
+
+
+# --- one-line mutators --------------------------------------------------------------------------
+
+def setcell(pid: str, column: str, value: Any) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        b.rows[P[pid]][COL[column]] = value
+    return mutate
+
+
+def toml(old: str, new: str) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        b.toml_edits.append((old, new))
+    return mutate
+
+
+def feedback_add(file: str, row: list[Any]) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        b.feedback[file].append(row)
+    return mutate
+
+
+def feedback_set(file: str, pid: str, index: int, value: Any) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        next(r for r in b.feedback[file] if r[0] == pid)[index] = value
+    return mutate
+
+
+def feedback_drop(file: str, pid: str) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        b.feedback[file] = [r for r in b.feedback[file] if r[0] != pid]
+    return mutate
+
+
+def xlsx_edit(edit: Callable[[Worksheet], None]) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        b.xlsx_edit = edit
+    return mutate
+
+
+def attr(name: str, value: Any) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        setattr(b, name, value)
+    return mutate
+
+
+def both(*mutators: Mutator) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        for m in mutators:
+            m(b)
+    return mutate
+
+
+def overwrite(relative: str, data: bytes | Callable[[bytes], bytes]) -> Mutator:
+    """After build: replace a file's bytes (or transform them)."""
+    def mutate(b: CampaignBuilder) -> None:
+        path = b.root / relative
+        old = path.read_bytes() if path.exists() else b""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data(old) if callable(data) else data)
+    return mutate
+
+
+def add_forename_column(b: CampaignBuilder) -> None:
+    """A second column meaning first_name (column I)."""
+    b.header.append("Forename")
+    for row in b.rows:
+        row.append(row[COL["first"]])
+
+
+def drop_header(b: CampaignBuilder) -> None:
+    """The list starts with data in row 1."""
+    b.header = b.rows.pop(0)
+
+
+def merge_header(ws: Worksheet) -> None:
+    ws.merge_cells("F1:G1")
+
+
+def _xlsx_bytes(tmp: Path) -> bytes:
+    return write_xlsx(tmp, [["Participant ID", "First name"], ["P001", "Alice"]]).read_bytes()
+
+
+def xlsx_bytes_as(relative: str) -> Mutator:
+    """After build: a real .xlsx workbook saved under another name (e.g. list.csv)."""
+    def mutate(b: CampaignBuilder) -> None:
+        (b.root / relative).write_bytes(_xlsx_bytes(b.root / "tmp-real.xlsx"))
+    return mutate
+
+
+def truncate(relative: str) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        path = b.root / relative
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    return mutate
+
+
+def cp1252_with_undefined_byte(b: CampaignBuilder) -> None:
+    # 0x81 is invalid UTF-8 (a lone continuation byte) and undefined in Windows-1252.
+    text = csv_text(b.list_grid()).replace("Alice", "Al\x00ice")
+    b.list_path.write_bytes(text.encode("latin-1").replace(b"\x00", b"\x81"))
+
+
+# --- the corpus ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    expect: dict[str, str]  # code, file, and where meaningful sheet, row, column
+    before: Mutator | None = None  # applied to the builder before build()
+    after: Mutator | None = None  # applied to the files after build()
+    fmt: str = "xlsx"
+    exit_code: int = 1
+    level: str = "error"
+    message: tuple[str, ...] = ()  # substrings of the problem's message
+    also: tuple[dict[str, str], ...] = field(default=())  # more problems that must be there
+
+
+def at(code: str, file: str, row: int | None = None, column: str = "", sheet: str | None = None,
+       ) -> dict[str, str]:
+    """An expected problems.csv row. A problem with the whole file names no sheet; one at a row
+    of the .xlsx list (feedback file) names the sheet Allocation (Feedback)."""
+    if sheet is None:
+        sheet = "" if row is None and not column else (
+            LIST_SHEET if file == LIST_X else FEEDBACK_SHEET if file == FB_B else "")
+    return {"code": code, "file": file, "sheet": sheet, "row": "" if row is None else str(row),
+            "column": column}
+
+
+CASES = [
+    # -- encodings and text formats
+    Case("csv-neither-utf8-nor-cp1252", at("bad_encoding", LIST_C), fmt="csv",
+         after=cp1252_with_undefined_byte, message=("0x81",)),
+    Case("csv-nul-bytes", at("not_text", LIST_C), fmt="csv",
+         after=overwrite(LIST_C, lambda old: old.replace(b"Alice", b"Al\x00ice"))),
+    Case("csv-is-really-xlsx", at("not_text", LIST_C), fmt="csv", after=xlsx_bytes_as(LIST_C)),
+    Case("csv-empty-file", at("empty_file", LIST_C), fmt="csv", after=overwrite(LIST_C, b"")),
+    Case("csv-only-separators", at("empty_sheet", LIST_C), fmt="csv",
+         after=overwrite(LIST_C, b",,,\r\n,,,\r\n\r\n")),
+    Case("csv-title-rows-above-header",
+         at("invalid_postcode", LIST_C, 6, "Post Code (H)"), fmt="csv",
+         before=both(attr("above", [["Randomised list, wave 1"], []]),
+                     setcell("P003", "postcode", "XYZ 123"))),
+    Case("csv-quoted-newline-keeps-row-numbers",
+         at("invalid_postcode", LIST_C, 4, "Post Code (H)"), fmt="csv",
+         before=both(setcell("P001", "address", "Flat 2\n1 High Street"),
+                     setcell("P003", "postcode", "XYZ 123"))),
+    Case("csv-field-over-csv-module-limit", at("csv_malformed", LIST_C), fmt="csv",
+         before=setcell("P001", "address", "x" * 200_000)),
+    Case("csv-ragged-rows", at("incomplete_address", LIST_C, 2, "Town (G)"), fmt="csv",
+         before=lambda b: b.rows.__setitem__(0, b.rows[0][:6]),
+         message=("Town or Postcode",)),
+    Case("csv-formula-error-text", at("formula_error", LIST_C, 4, "Post Code (H)"), fmt="csv",
+         before=setcell("P003", "postcode", "#N/A")),
+    # -- not the file it claims to be
+    Case("xlsx-is-plain-text", at("not_xlsx", LIST_X),
+         after=overwrite(LIST_X, b"Participant ID,First name\r\nP001,Alice\r\n")),
+    Case("xlsx-empty-file", at("empty_file", LIST_X), after=overwrite(LIST_X, b"")),
+    Case("xlsx-encrypted", at("xlsx_encrypted", LIST_X),
+         after=overwrite(LIST_X, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8)),
+    Case("xlsx-truncated-zip", at("xlsx_corrupt", LIST_X), after=truncate(LIST_X)),
+    Case("ods-unsupported", at("unsupported_format", "data/list.ods"),
+         before=toml('participants = "data/list.xlsx"', 'participants = "data/list.ods"'),
+         after=overwrite("data/list.ods", b"PK\x03\x04 not really")),
+    Case("xls-unsupported", at("unsupported_format", "data/list.xls"),
+         before=toml('participants = "data/list.xlsx"', 'participants = "data/list.xls"'),
+         after=overwrite("data/list.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),
+    Case("list-is-a-folder", at("file_not_found", "data"),
+         before=toml('participants = "data/list.xlsx"', 'participants = "data"')),
+    Case("list-not-found", at("file_not_found", "data/randomised.xlsx"),
+         before=toml('participants = "data/list.xlsx"', 'participants = "data/randomised.xlsx"')),
+    # -- sheets and headers
+    Case("unknown-sheet", at("unknown_sheet", LIST_X, sheet=""),
+         before=toml('sheet = "Allocation"', 'sheet = "Randomisation"'),
+         message=("'Randomisation'", "'Allocation'")),
+    Case("xlsx-empty-sheet", at("empty_sheet", LIST_X, sheet=LIST_SHEET),
+         before=both(attr("header", [" ", "  "]), attr("rows", [[" "], [], ["", "   "]]))),
+    Case("xlsx-title-rows-above-header",
+         at("invalid_postcode", LIST_X, 7, "Post Code (H)"),
+         before=both(attr("above", [["Randomised list, wave 1"], [], ["Confidential"]]),
+                     setcell("P003", "postcode", "XYZ 123"))),
+    Case("no-header", at("no_header", LIST_X, 1), before=drop_header),
+    Case("no-header-below-blank-row", at("no_header", LIST_X, 2), before=attr("header", [])),
+    Case("missing-column", at("missing_column", LIST_X, 1),
+         before=attr("header", [*["Participant ID", "First name", "Nickname"],
+                                *["Arm", "Local authority", "Address line 1", "Town",
+                                  "Post Code"]]),
+         message=("last_name",)),
+    Case("duplicate-column", at("duplicate_column", LIST_X, 1, "Forename (I)"),
+         before=add_forename_column),
+    Case("mapped-column-missing", at("mapped_column_missing", LIST_X, 1),
+         before=attr("columns", {"first_name": "Known as"}), message=("Known as",)),
+    Case("merged-header", at("merged_header", LIST_X, 1, "F1:G1"),
+         before=xlsx_edit(merge_header)),
+    # -- cells
+    Case("formula-not-cached-id", at("formula_not_cached", LIST_X, 5, "Participant ID (A)"),
+         before=setcell("P004", "id", "=1+1"), message=("=1+1",)),
+    Case("formula-not-cached-postcode", at("formula_not_cached", LIST_X, 7, "Post Code (H)"),
+         before=setcell("P006", "postcode", '=UPPER("sg14 1aa")')),
+    Case("formula-error-cached", at("formula_error", LIST_X, 4, "Post Code (H)"),
+         before=setcell("P003", "postcode", "#N/A")),
+    Case("cell-too-long", at("cell_too_long", LIST_X, 2, "Address line 1 (F)"),
+         before=setcell("P001", "address", "x" * 6000)),
+    # -- rows of the randomised list
+    Case("duplicate-id", at("duplicate_id", LIST_X, 2), before=setcell("P004", "id", "P001"),
+         also=(at("duplicate_id", LIST_X, 5),), message=("rows 2, 5",)),
+    Case("unknown-arm", at("unknown_arm", LIST_X, 3, "Arm (D)"),
+         before=setcell("P002", "arm", "placebo"), message=("'placebo'",)),
+    Case("blank-arm", at("unknown_arm", LIST_X, 3, "Arm (D)"), before=setcell("P002", "arm", ""),
+         message=("blank",)),
+    Case("unknown-authority", at("unknown_authority", LIST_X, 4, "Local authority (E)"),
+         before=setcell("P003", "authority", "Slough"), message=("'Slough'",)),
+    Case("missing-first-name", at("missing_first_name", LIST_X, 2, "First name (B)"),
+         before=setcell("P001", "first", "")),
+    Case("missing-address-line", at("incomplete_address", LIST_X, 6, "Address line 1 (F)"),
+         before=setcell("P005", "address", "")),
+    Case("missing-town", at("incomplete_address", LIST_X, 2, "Town (G)"),
+         before=setcell("P001", "town", "  ")),
+    Case("missing-postcode", at("incomplete_address", LIST_X, 7, "Post Code (H)"),
+         before=setcell("P006", "postcode", "")),
+    Case("invalid-postcode", at("invalid_postcode", LIST_X, 4, "Post Code (H)"),
+         before=setcell("P003", "postcode", "SG13 8D")),
+    # -- feedback files
+    Case("conflicting-feedback", at("conflicting_feedback", FB_A, 2),
+         before=feedback_add("team-b.xlsx", ["P001", "Something else.", "And more."]),
+         message=(FB_A, FB_B)),
+    Case("duplicate-feedback-is-a-warning", at("duplicate_feedback", FB_B, 4),
+         before=feedback_add("team-b.xlsx", ["P001", "You turned a difficult case around.",
+                                             "Your notes are a model for the team."]),
+         exit_code=0, level="warning"),
+    Case("feedback-for-control", at("feedback_for_control", FB_A, 4),
+         before=feedback_add("team-a.csv", ["P002", "Well done.", "Thank you."]),
+         exit_code=0, level="warning"),
+    Case("feedback-unknown-id", at("feedback_unknown_id", FB_B, 4),
+         before=feedback_add("team-b.xlsx", ["P999", "Well done.", "Thank you."]),
+         exit_code=0, level="warning"),
+    Case("missing-feedback", at("missing_feedback", LIST_X, 7),
+         before=feedback_drop("team-b.xlsx", "P006")),
+    Case("blank-feedback-line", at("blank_feedback", FB_A, 3),
+         before=feedback_set("team-a.csv", "P005", 2, "")),
+    Case("markup-in-feedback", at("markup_in_feedback", FB_A, 2),
+         before=feedback_set("team-a.csv", "P001", 1, "<b>x</b> {{ y }}"),
+         exit_code=0, level="warning"),
+    Case("feedback-missing-id", at("feedback_missing_id", FB_B, 4, "Participant ID (A)"),
+         before=feedback_add("team-b.xlsx", ["", "Well done.", "Thank you."])),
+    Case("feedback-missing-column", at("missing_column", FB_A, 1),
+         before=attr("feedback_header", ["Participant ID", "Feedback 1", "Comments"]),
+         message=("feedback_2",)),
+    Case("feedback-file-binary", at("not_text", FB_A),
+         after=overwrite(FB_A, lambda old: old.replace(b"P005", b"P\x00\x0005"))),
+    Case("feedback-glob-matches-nothing",
+         at("feedback_not_found", TOML, column="inputs.feedback[2]"),
+         before=toml('"data/feedback/*.xlsx"', '"data/fedback/*.xlsx"')),
+    # -- campaign.toml
+    Case("campaign-syntax", at("campaign_syntax", TOML),
+         before=toml('name = "Recognition letters, test wave"',
+                     'name = "Recognition letters, test wave')),
+    Case("campaign-not-utf8", at("campaign_encoding", TOML),
+         after=overwrite(TOML, lambda old: old.replace(b"A. Person", b"A. P\xe9rson"))),
+    Case("campaign-missing-key",
+         at("campaign_invalid", TOML, column="authorities[1].signatory.signature"),
+         before=toml(', signature = "signatures/bf.png"', "")),
+    Case("campaign-wrong-type", at("campaign_invalid", TOML, column="print.duplex"),
+         before=toml("duplex = false", 'duplex = "sometimes"')),
+    Case("campaign-wrong-date", at("campaign_invalid", TOML, column="campaign.date"),
+         before=toml("date = 2019-10-01", 'date = "next week"')),
+    Case("campaign-empty", at("campaign_invalid", TOML, column="authorities"),
+         after=overwrite(TOML, b""),
+         also=(at("campaign_invalid", TOML, column="campaign"),
+               at("campaign_invalid", TOML, column="inputs"))),
+    Case("campaign-wrong-kind", at("campaign_invalid", TOML, column="campaign.kind"),
+         before=toml('kind = "letters"', 'kind = "postcards"')),
+    Case("campaign-unknown-envelope", at("campaign_invalid", TOML, column="print.envelope"),
+         before=toml('envelope = "DL"', 'envelope = "C4X"'), message=("DL, C5",)),
+    Case("campaign-bad-colour", at("campaign_invalid", TOML, column="authorities[1].colour"),
+         before=toml('code = "BF"', 'code = "BF"\ncolour = "navy"')),
+    Case("campaign-authority-twice", at("campaign_invalid", TOML, column="authorities"),
+         before=toml('code = "HC"', 'code = "bf"'), message=("'bf'",)),
+    Case("campaign-unknown-key", at("campaign_invalid", TOML, column="authorities[2].logo_path"),
+         before=toml('code = "HC"', 'code = "HC"\nlogo_path = "brand/hc-logo.png"')),
+    Case("campaign-unknown-field-mapped",
+         at("campaign_invalid", TOML, column="inputs.columns.nickname"),
+         before=attr("columns", {"nickname": "Known as"})),
+    Case("logo-not-found", at("asset_not_found", TOML, column="authorities[1].logo"),
+         before=toml('logo = "brand/bf-logo.png"', 'logo = "brand/bf_logo.png"')),
+    Case("logo-not-an-image", at("asset_not_image", TOML, column="authorities[1].logo"),
+         after=overwrite("brand/bf-logo.png", b"this is not a picture\n")),
+    Case("template-not-found", at("template_not_found", TOML, column="authorities[2].template"),
+         before=toml('code = "HC"', 'code = "HC"\ntemplate = "templates/hc.docx"')),
+    Case("template-not-docx", at("template_format", TOML, column="authorities[1].template"),
+         before=toml('code = "BF"', 'code = "BF"\ntemplate = "brand/bf-logo.png"')),
+    Case("signature-not-an-image",
+         at("asset_not_image", TOML, column="authorities[2].signatory.signature"),
+         after=overwrite("signatures/hc.png", b"\x89PNG\r\n\x1a\n truncated")),
+]
+
+
+def _matches(row: dict[str, str], expected: dict[str, str]) -> bool:
+    return all(row[k] == v for k, v in expected.items())
+
+
+def run(builder: CampaignBuilder, case: Case) -> tuple[Result, list[dict[str, str]]]:
+    if case.before is not None:
+        case.before(builder)
+    builder.build()
+    if case.after is not None:
+        case.after(builder)
+    result = builder.run_check()
+    return result, builder.problems()
+
+
+def assert_no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.output
+    assert "Internal error" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign(case.fmt)
+    result, problems = run(builder, case)
+    assert_no_traceback(result)
+    assert result.exit_code == case.exit_code, result.output
+    found = [p for p in problems if _matches(p, case.expect)]
+    assert found, f"no problem {case.expect} in\n" + "\n".join(map(str, problems))
+    assert found[0]["level"] == case.level
+    for text in case.message:
+        assert text in found[0]["message"]
+    for extra in case.also:
+        assert any(_matches(p, extra) for p in problems), f"no problem {extra}"
+    if case.exit_code == 0:
+        assert all(p["level"] == "warning" for p in problems)
+    # every problem is shown on screen too
+    assert case.expect["code"] in result.output
