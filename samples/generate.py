@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate the FICTIONAL sample campaigns shipped with hhp-letters.
 
 Everything this script writes is invented: the councils, staff, addresses, postcodes,
@@ -26,11 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import json
 import math
 import random
 import re
-import shutil
 import unicodedata
 import zipfile
 from collections import Counter, defaultdict
@@ -40,6 +39,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
@@ -440,6 +440,7 @@ POOLS: dict[str, tuple[str, ...]] = {
         "You keep your recording clear, timely and honest",
         "You notice when a colleague is struggling and quietly offer a hand",
         "You bring the same care to a Friday-afternoon visit as to a Monday morning",
+        "You have helped two students decide to build their careers with us",
     ),
     "tail": (
         "and the team is stronger for it",
@@ -469,7 +470,7 @@ POOLS: dict[str, tuple[str, ...]] = {
         "makes our duty days calmer and safer",
         "is noticed and valued by everyone here",
         "sets the tone for the whole service",
-        "has helped two students decide to build their careers with us",
+        "has not gone unnoticed by anyone in the service",
         "is a big part of why this team works so well",
         "makes a difference you may not always see, but I do",
         "is one of the reasons families trust us",
@@ -480,20 +481,30 @@ LINE1_TEMPLATES = (
     "Your {pace} work with the {family} family {fam_outcome}.",
     "The way you {child_action} {child_result}.",
     "Your {doc} for the {family} {doc_case} was {doc_quality}{doc_tail}.",
-    'The judge described your statement in the {family} proceedings as "{judge_quote}", '
-    "and I could not agree more.",
-    "Your write-up of {child} & {child2}'s sibling assessment was sensitive, thorough and "
-    "{sib_end}.",
+    (
+        'The judge described your statement in the {family} proceedings as "{judge_quote}", '
+        "and I could not agree more."
+    ),
+    (
+        "Your write-up of {child} & {child2}'s sibling assessment was sensitive, thorough "
+        "and {sib_end}."
+    ),
     "When {child}'s placement broke down late on a Friday, you {friday_action}.",
     "You helped {child} {milestone}, and {milestone_tail}.",
     "Your life-story work with {child} was {lsw_quality}, and {child} {lsw_result}.",
-    "Bringing the {family} family's network together for the family group conference "
-    "{fgc_result}.",
-    "You picked up {extra} extra cases over the summer without a word of complaint, and every "
-    "family was still {extra_result}.",
+    (
+        "Bringing the {family} family's network together for the family group conference "
+        "{fgc_result}."
+    ),
+    (
+        "You picked up {extra} extra cases over the summer without a word of complaint, "
+        "and every family was still {extra_result}."
+    ),
     "Your home visits to the {family} family were {visit_quality}, and {parent_said}.",
-    "You spotted what others had missed in the {family} referral, and your quick, careful "
-    "response {spot_result}.",
+    (
+        "You spotted what others had missed in the {family} referral, and your quick, "
+        "careful response {spot_result}."
+    ),
     "Your direct work with {child}, using drawings and the 'three houses' tool, {dw_result}.",
     "Your joint visits with the school nurse and the {family} family's GP {joint_result}.",
     "Your patience with {child} during those long {contact_type} sessions {contact_result}.",
@@ -601,7 +612,7 @@ def save_workbook(wb: Workbook, path: Path) -> None:
 
 def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
     for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[ws.cell(row=1, column=index).column_letter].width = width
+        ws.column_dimensions[get_column_letter(index)].width = width
 
 
 def save_png(img: Image.Image, path: Path, dpi: int) -> None:
@@ -639,7 +650,7 @@ class Participant:
 def make_names(rng: random.Random, count: int) -> list[tuple[str, str]]:
     forenames = list(SPECIAL_FORENAMES)
     while len(forenames) < count:
-        pool = SPECIAL_FORENAMES if rng.random() < 0.12 else COMMON_FORENAMES
+        pool: tuple[str, ...] = SPECIAL_FORENAMES if rng.random() < 0.12 else COMMON_FORENAMES
         forenames.append(rng.choice(pool))
     rng.shuffle(forenames)
     surnames = list(SPECIAL_SURNAMES)
@@ -737,8 +748,7 @@ def make_participants(rng: random.Random) -> list[Participant]:
         str.lower,
         lambda pc: pc.replace(" ", ""),
         lambda pc: pc.replace(" ", "").lower(),
-        lambda pc: f" {pc.lower()} ",
-        lambda pc: pc.replace(" ", "  "),
+        lambda pc: pc[0] + pc[1:].lower(),
     ]
     for index, person in enumerate(rng.sample(people, k=round(total * 0.05))):
         person.postcode = sloppy[index % len(sloppy)](person.postcode)
@@ -821,13 +831,11 @@ def make_line2(rng: random.Random, team: str, area: str) -> str:
     return fill(rng.choice(LINE2_STANDALONE), rng, {"team": team, "area": area})
 
 
-def make_feedback_pair(
-    rng: random.Random, team: str, area: str, used: set[str]
-) -> tuple[str, str]:
+def make_feedback_pair(rng: random.Random, team: str, area: str, used: set[str]) -> tuple[str, str]:
     lines: list[str] = []
-    for maker in (lambda: make_line1(rng), lambda: make_line2(rng, team, area)):
+    for which in (1, 2):
         for attempt in range(200):
-            line = maker()
+            line = make_line1(rng) if which == 1 else make_line2(rng, team, area)
             if 60 <= len(line) <= 180 and (line not in used or attempt > 150):
                 break
         check(60 <= len(line) <= 180, f"feedback line length {len(line)}: {line}")
@@ -1129,11 +1137,16 @@ def emblem_kestrel(s: int) -> tuple[Image.Image, Image.Image]:
         upper = quad_bezier((cx, cy + 0.01 * s), (cx + side * 0.16 * s, cy - 0.24 * s), tip)
         lower = quad_bezier(tip, (cx + side * 0.17 * s, cy - 0.08 * s), (cx, cy + 0.07 * s))
         draw.polygon(upper + lower, fill=255)
-    draw.polygon(
-        [(cx - 0.04 * s, cy + 0.02 * s), (cx + 0.04 * s, cy + 0.02 * s),
-         (cx + 0.06 * s, cy + 0.16 * s), (cx - 0.06 * s, cy + 0.16 * s)],
+    draw.polygon(  # fanned tail
+        [
+            (cx - 0.03 * s, cy + 0.03 * s),
+            (cx + 0.03 * s, cy + 0.03 * s),
+            (cx + 0.055 * s, cy + 0.14 * s),
+            (cx, cy + 0.165 * s),
+            (cx - 0.055 * s, cy + 0.14 * s),
+        ],
         fill=255,
-    )  # fmt: skip
+    )
     draw.ellipse((cx - 0.035 * s, cy - 0.06 * s, cx + 0.035 * s, cy + 0.01 * s), fill=255)
     for k, y in enumerate((0.66, 0.77, 0.88)):
         wave(draw, 0.0, float(s), y * s, 0.022 * s, 0.22 * s - k * 0.02 * s, 0.038 * s)
@@ -1186,9 +1199,7 @@ def make_logo(authority: Authority) -> Path:
     shape, detail = EMBLEMS[authority.emblem](size)
     origin = (30 * ss, 30 * ss)
     img.paste(Image.new("RGB", (size, size), colour), origin, shape)
-    img.paste(
-        Image.new("RGB", (size, size), "white"), origin, ImageChops.multiply(shape, detail)
-    )
+    img.paste(Image.new("RGB", (size, size), "white"), origin, ImageChops.multiply(shape, detail))
     draw = ImageDraw.Draw(img)
     draw.rectangle((362 * ss, 70 * ss, 366 * ss, 290 * ss), fill=colour)
     text_x, max_width = 396 * ss, (1200 - 396 - 30) * ss
@@ -1332,26 +1343,21 @@ def signature_strokes(name: str, rng: random.Random) -> list[list[Point]]:
 
 
 def catmull_rom(points: Sequence[Point], samples: int = 28) -> list[Point]:
+    """A smooth curve through every control point (uniform Catmull-Rom spline)."""
     if len(points) < 3:
         return list(points)
     padded = [points[0], *points, points[-1]]
     out: list[Point] = []
     for i in range(1, len(padded) - 2):
-        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = padded[i - 1 : i + 3]
         for j in range(samples):
             t = j / samples
-            t2, t3 = t * t, t * t * t
+            c0 = -0.5 * t**3 + t**2 - 0.5 * t
+            c1 = 1.5 * t**3 - 2.5 * t**2 + 1
+            c2 = -1.5 * t**3 + 2 * t**2 + 0.5 * t
+            c3 = 0.5 * t**3 - 0.5 * t**2
             out.append(
-                tuple(  # type: ignore[arg-type]
-                    0.5
-                    * (
-                        2 * p1[k]
-                        + (-p0[k] + p2[k]) * t
-                        + (2 * p0[k] - 5 * p1[k] + 4 * p2[k] - p3[k]) * t2
-                        + (-p0[k] + 3 * p1[k] - 3 * p2[k] + p3[k]) * t3
-                    )
-                    for k in (0, 1)
-                )
+                (c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3, c0 * y0 + c1 * y1 + c2 * y2 + c3 * y3)
             )
     out.append(points[-1])
     return out
@@ -1385,7 +1391,7 @@ def make_signature(slug: str, name: str, rng: random.Random) -> Path:
     for curve in curves:
         pixels = [to_px(p) for p in curve]
         lengths = [0.0]
-        for a, b in zip(pixels, pixels[1:], strict=False):
+        for a, b in itertools.pairwise(pixels):
             lengths.append(lengths[-1] + math.dist(a, b))
         total = lengths[-1] or 1.0
         phase = rng.uniform(0, 2 * math.pi)
@@ -1395,7 +1401,9 @@ def make_signature(slug: str, name: str, rng: random.Random) -> Path:
             t = lengths[i] / total
             seg = math.dist(a, b) or 1.0
             down = max(0.0, (b[1] - a[1]) / seg)  # pen moving down the page
-            taper = max(0.25, min(1.0, t / 0.06, (1 - t) / 0.14))
+            # i-dots and accent ticks are short, firm dabs; long strokes taper at both ends
+            short = len(curve) <= 3
+            taper = 0.85 if short else max(0.25, min(1.0, t / 0.06, (1 - t) / 0.14))
             pressure = 1.0 + 0.18 * math.sin(2 * math.pi * freq * t + phase)
             w = base * (0.70 + 0.45 * down) * taper * pressure
             draw.line([a, b], fill=255, width=max(1, round(w)))
