@@ -18,8 +18,8 @@ from hhp_letters.render.native import NativeLetters
 from hhp_letters.render.pdf import DocumentWriter
 
 Progress = Callable[[int], None]
-MANIFEST_COLUMNS = ("sequence", "first_page", "pages", "sheets", "sort_key", "postcode",
-                    "letter_file")
+# No names, no arm, no study ids: the print shop needs positions and postage order only.
+MANIFEST_COLUMNS = ("sequence", "first_page", "pages", "sheets", "sort_key", "postcode")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ def write_letters(backend: NativeLetters, jobs: Sequence[LetterJob], root: Path,
                                                 pages))
                     manifest.append((seq, first, pages, (pages + 1) // 2 if duplex else pages,
                                      job.sort_key.replace("\x00", " "),
-                                     job.address_lines[-1], rel))
+                                     job.address_lines[-1]))
                     if progress is not None:
                         progress(1)
                 sha = doc.finish(backend.info(f"Bundle {name}", authority,

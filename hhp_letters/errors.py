@@ -16,7 +16,7 @@ Policy (what is an exception, what is a problem, what is a log line):
     ├── UsageError                exit 2: bad arguments, missing campaign file
     ├── CampaignError             campaign.toml unreadable or invalid (carries problems)
     ├── ProblemsFound             inputs failed their checks (carries problems)
-    ├── RunFolderError            RUN_DIR exists (use --force) or cannot be written
+    ├── RunFolderError            exit 2: RUN_DIR exists (use --force)
     ├── RenderError               a letter could not be drawn or converted
     │   └── ConverterUnavailable  LibreOffice missing or not answering
     └── VerifyFailed              `verify` found a failed check
@@ -64,7 +64,7 @@ class ProblemsFound(_WithProblems):
 
 
 class RunFolderError(HhpError):
-    pass
+    exit_code = 2
 
 
 class RenderError(HhpError):

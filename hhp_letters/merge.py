@@ -74,7 +74,8 @@ def merge_letters(checked: CheckedInputs) -> Merged:
             withheld.append(Withheld(p, reason_for(p.errors) if p.errors else "missing_feedback"))
             continue
         fb = checked.feedback[p.participant_id]
-        key = {"postcode": postcode_key(p.postcode), "team": f"{p.team}\x00{p.last_name}",
+        key = {"postcode": postcode_key(p.postcode),
+               "team": f"{p.team}\x00{postcode_key(p.postcode)}",
                "none": f"{p.origin.row or 0:09d}"}[sort]
         jobs.append(LetterJob(p.participant_id, p.authority, p.first_name, p.last_name,
                               address_lines(p), (fb.line_1, fb.line_2), key, p.origin))

@@ -20,6 +20,7 @@ from hhp_letters.checks import CheckedInputs, check
 from hhp_letters.errors import ProblemsFound, RunFolderError
 from hhp_letters.merge import Merged, Withheld, merge_letters, reason_for
 from hhp_letters.problems import Problem
+from hhp_letters.proof import contact_sheet
 from hhp_letters.render.native import Assets, NativeLetters, load_assets
 
 Progress = Callable[[int], None]
@@ -99,7 +100,11 @@ def run_letters(prepared: Prepared, out: Path, *, force: bool = False,
         backend.prepare()
         written = write_letters(backend, prepared.merged.jobs, staging, progress=progress)
         files = list(written.files)
-        if not backend.proof:
+        if backend.proof:
+            sheet = contact_sheet(staging, written.letters, "proof/contact-sheet.png")
+            if sheet is not None:
+                files.append(sheet)
+        else:
             files.append(_write_text(staging, "job-ticket.txt",
                                      job_ticket(backend.campaign, written), "job_ticket"))
         _write_sums(staging, files)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageMath
 
 from hhp_letters.render.pdf import stream
 
 MM_PER_INCH = 25.4
-TARGET_PPI = 400  # print wants ≥ 300 ppi as placed; more only makes files bigger
+TARGET_PPI = 300  # print wants ≥ 300 ppi as placed; more only makes every file bigger
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,11 @@ def to_cmyk(img: Image.Image) -> Image.Image:
     k = ImageChops.invert(lightest)
 
     def channel(c: Image.Image) -> Image.Image:
-        # (max - c) * 255 / max, with max = 0 giving 0
-        out = Image.new("L", c.size)
-        lut_pixels = zip(lightest.getdata(), c.getdata(), strict=True)
-        out.putdata([(m - v) * 255 // m if m else 0 for m, v in lut_pixels])
+        # (max - c) * 255 / max, and 0 where max is 0 (black: all K)
+        out = ImageMath.lambda_eval(
+            lambda e: e["convert"]((e["m"] - e["v"]) * 255 / (e["m"] + (e["m"] == 0)), "L"),
+            m=lightest, v=c)
+        assert isinstance(out, Image.Image)
         return out
 
     return Image.merge("CMYK", (channel(r), channel(g), channel(b), k))

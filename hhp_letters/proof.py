@@ -1,0 +1,61 @@
+"""Sign-off material for a proof run: a PNG contact sheet of the first letters per authority."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from PIL import Image, ImageDraw
+
+from hhp_letters.bundle import FileOutput, LetterOutput
+
+PER_AUTHORITY = 4
+THUMB_WIDTH = 300  # pixels; an A4 page at ~36 dpi
+GAP = 16
+
+
+def _thumbnail(pdf: Path) -> Image.Image:
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        page = doc[0]
+        scale = THUMB_WIDTH / page.get_width()
+        image = page.render(scale=scale).to_pil().convert("RGB")
+        page.close()
+    finally:
+        doc.close()
+    return image
+
+
+def contact_sheet(root: Path, letters: Sequence[LetterOutput], rel: str) -> FileOutput | None:
+    """Thumbnails of the first few letters of each authority, one row per authority."""
+    rows: dict[str, list[LetterOutput]] = {}
+    for letter in letters:
+        chosen = rows.setdefault(letter.authority, [])
+        if len(chosen) < PER_AUTHORITY:
+            chosen.append(letter)
+    if not rows:
+        return None
+    thumbs = {code: [_thumbnail(root / item.path) for item in items]
+              for code, items in rows.items()}
+    height = max(t.height for ts in thumbs.values() for t in ts)
+    label = 22
+    sheet = Image.new("RGB", (GAP + PER_AUTHORITY * (THUMB_WIDTH + GAP),
+                              GAP + len(thumbs) * (height + label + GAP)), "white")
+    draw = ImageDraw.Draw(sheet)
+    y = GAP
+    for code, images in thumbs.items():
+        for i, (thumb, item) in enumerate(zip(images, rows[code], strict=True)):
+            x = GAP + i * (THUMB_WIDTH + GAP)
+            draw.text((x, y), f"{code}  {item.participant_id}", fill="black")
+            sheet.paste(thumb, (x, y + label))
+            draw.rectangle((x - 1, y + label - 1, x + thumb.width, y + label + thumb.height),
+                           outline="#999999")
+        y += height + label + GAP
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG", optimize=False)
+    data = buf.getvalue()
+    (root / rel).write_bytes(data)
+    return FileOutput(rel, hashlib.sha256(data).hexdigest(), "contact_sheet", len(data))
