@@ -23,6 +23,7 @@ from hhp_letters.errors import CampaignError, HhpError
 from hhp_letters.pipeline import prepare_letters, run_letters
 from hhp_letters.problems import Problem, write_problems_csv
 from hhp_letters.scaffold import init_campaign
+from hhp_letters.verify import MAX_DETAILS, verify_run
 
 EXIT_BUG = 3
 T = TypeVar("T")
@@ -208,6 +209,44 @@ def letters_command(
             f"{len(prepared.merged.withheld)} rows withheld, in {result.seconds:.1f} s "
             f"→ {escape(str(result.out))}")
         return 0
+
+    raise typer.Exit(_guard(work, ctx.obj))
+
+
+@app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    run_dir: Annotated[Path, typer.Argument(help="A run folder made by `letters` or `notes`.",
+                                            show_default=False)],
+    participants: Annotated[Path | None, typer.Option(
+        help="The randomised list: check it is the one the run read, row for row.")] = None,
+    rerender: Annotated[bool, typer.Option(
+        help="Render every letter again from the recorded inputs and compare bytes.")] = False,
+) -> None:
+    """Re-check a finished run: hash chain, checksums, every row accounted for, no control
+    output, each letter read back. Exits 0 only if every check passes."""
+    console = _out()
+
+    def work() -> int:
+        results = verify_run(run_dir, participants=participants, rerender=rerender)
+        table = Table(title=f"verify {run_dir}", title_justify="left")
+        table.add_column("check")
+        table.add_column("result")
+        table.add_column("details", overflow="fold")
+        for r in results:
+            if r.ok:
+                status, detail = "[green]PASS[/]", f"{r.checked} checked"
+            else:
+                status = "[red]FAIL[/]"
+                shown = r.failures[:MAX_DETAILS]
+                more = len(r.failures) - len(shown)
+                detail = "\n".join(shown) + (f"\n… and {more} more" if more > 0 else "")
+            table.add_row(escape(r.name), status, escape(detail))
+        console.print(table)
+        failed = [r for r in results if not r.ok]
+        console.print("[green]VERIFIED[/]: every check passed" if not failed else
+                      f"[red]NOT VERIFIED[/]: {len(failed)} of {len(results)} checks failed")
+        return 1 if failed else 0
 
     raise typer.Exit(_guard(work, ctx.obj))
 

@@ -22,7 +22,7 @@ def _thumbnail(pdf: Path) -> Image.Image:
     try:
         page = doc[0]
         scale = THUMB_WIDTH / page.get_width()
-        image = page.render(scale=scale).to_pil().convert("RGB")
+        image: Image.Image = page.render(scale=scale).to_pil().convert("RGB")
         page.close()
     finally:
         doc.close()

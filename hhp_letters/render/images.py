@@ -47,7 +47,7 @@ def to_cmyk(img: Image.Image) -> Image.Image:
 def prepare_image(path: Path, placed_width_mm: float) -> PreparedImage:
     with Image.open(path) as src:
         src.load()
-        img = src
+        img: Image.Image = src
         target_w = max(1, round(placed_width_mm / MM_PER_INCH * TARGET_PPI))
         if img.width > target_w:
             target_h = max(1, round(img.height * target_w / img.width))

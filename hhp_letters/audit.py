@@ -1,0 +1,171 @@
+"""The audit trail: a hash-chained log of who received what, and why not.
+
+``audit.jsonl`` holds one canonical JSON record per line (sorted keys, no insignificant white
+space, UTF-8; only strings, integers, booleans and null, so this is RFC 8785's form). Every
+record has ``seq``, UTC ``time``, ``event``, ``prev_hash`` and ``hash`` = SHA-256 of the
+canonical record without ``hash``. ``audit.head`` holds the last hash, so a truncated or
+rewritten log is detectable against a copy of it.
+
+Events, in order: ``run`` (inputs and their hashes), one ``allocation`` per row of the
+randomised list, one ``file`` per file written, and ``close`` (totals).
+
+Personal data never enter the log: people are named by participant id only; their first name
+and feedback appear only as *salted digests* (:func:`text_digest`) so ``verify`` can read a
+letter back and check it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hhp_letters.atomic import atomic_write_text
+
+GENESIS = "0" * 64
+AUDIT_FILE = "audit.jsonl"
+HEAD_FILE = "audit.head"
+SUMS_FILE = "SHA256SUMS"
+Clock = Callable[[], dt.datetime]
+
+
+def canonical(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def text_digest(participant_id: str, text: str) -> str:
+    """Digest of a printed text, salted with the participant id, ignoring white space (so the
+    same check holds however the text was wrapped on the page)."""
+    folded = "".join(text.split())
+    return hashlib.sha256(f"{participant_id}\x1f{folded}".encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class AuditLog:
+    """Builds the chained records in memory-light text form, then writes them atomically."""
+
+    def __init__(self, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._lines: list[str] = []
+        self._prev = GENESIS
+        self.events: Counter[str] = Counter()
+
+    @property
+    def head(self) -> str:
+        return self._prev
+
+    def add(self, event: str, **fields: Any) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "seq": len(self._lines) + 1,
+            "time": self._clock().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "event": event, "prev_hash": self._prev, **fields}
+        record["hash"] = record_hash(record)
+        self._lines.append(canonical(record))
+        self._prev = record["hash"]
+        self.events[event] += 1
+        return record
+
+    def write(self, folder: Path) -> None:
+        atomic_write_text(folder / AUDIT_FILE, "\n".join(self._lines) + "\n")
+        atomic_write_text(folder / HEAD_FILE, self._prev + "\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """What happened to one row of the randomised list."""
+
+    row: int | None
+    participant_id: str
+    arm: str | None
+    authority: str | None
+    status: str  # produced | withheld
+    reason: str | None
+    output: str | None = None
+    output_sha256: str | None = None
+    bundle: str | None = None
+    pages: tuple[int, int] | None = None
+    signatory: str | None = None
+    first_name_sha256: str | None = None
+    feedback_sha256: tuple[str, str] | None = None
+    cluster: str | None = None
+    team: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "row": self.row, "participant_id": self.participant_id, "arm": self.arm,
+            "authority": self.authority, "status": self.status, "reason": self.reason,
+            "output": self.output, "output_sha256": self.output_sha256, "bundle": self.bundle,
+            "pages": list(self.pages) if self.pages else None, "signatory": self.signatory,
+            "first_name_sha256": self.first_name_sha256,
+            "feedback_sha256": list(self.feedback_sha256) if self.feedback_sha256 else None}
+        if self.cluster is not None or self.team is not None:
+            out["cluster"] = self.cluster
+            out["team"] = self.team
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    role: str  # campaign | participants | feedback | template | font | logo | signature
+    path: Path
+    shown: str  # as the user knows it (relative to the campaign when inside it)
+
+
+def write_audit(folder: Path, *, run: Mapping[str, Any], inputs: Sequence[InputFile],
+                allocations: Iterable[Allocation], files: Sequence[tuple[str, str, int, str]],
+                clock: Clock = utc_now) -> AuditLog:
+    """Write audit.jsonl and audit.head into ``folder``. ``files``: (path, sha256, bytes, kind)."""
+    log = AuditLog(clock)
+    input_records = [{"role": f.role, "path": f.shown, "sha256": file_sha256(f.path),
+                      "bytes": f.path.stat().st_size} for f in inputs]
+    allocations = list(allocations)
+    log.add("run", **run, inputs=input_records, rows_read=len(allocations))
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for a in allocations:
+        log.add("allocation", **a.fields())
+        statuses[f"{a.arm}:{a.status}"] += 1
+        if a.reason:
+            reasons[a.reason] += 1
+    for path, sha, size, kind in files:
+        log.add("file", path=path, sha256=sha, bytes=size, kind=kind)
+    log.add("close", rows=len(allocations),
+            produced=sum(1 for a in allocations if a.status == "produced"),
+            withheld=sum(1 for a in allocations if a.status == "withheld"),
+            by_arm_and_status=dict(sorted(statuses.items())), reasons=dict(sorted(reasons.items())),
+            files=len(files))
+    log.write(folder)
+    return log
+
+
+def write_sums(folder: Path, known: Mapping[str, str]) -> None:
+    """SHA256SUMS over every other file in the run folder (``sha256sum -c`` format).
+    ``known`` maps relative paths to digests computed while writing, to avoid reading again."""
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel != SUMS_FILE:
+            lines.append(f"{known.get(rel) or file_sha256(path)}  {rel}\n")
+    atomic_write_text(folder / SUMS_FILE, "".join(lines))

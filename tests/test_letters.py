@@ -1,0 +1,388 @@
+"""The letters run on the bundled samples and on hostile text: open the PDFs and look."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pdfplumber
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from hhp_letters.campaign import ENVELOPES, load_campaign
+from hhp_letters.cli import app
+from hhp_letters.pipeline import prepare_letters
+from hhp_letters.postcode import normalise_postcode
+from hhp_letters.render.geometry import MM, Window
+from hhp_letters.resources import resource_dir
+from hhp_letters.scaffold import init_campaign
+
+A4_PT = (595.276, 841.89)
+runner = CliRunner()
+
+
+def sample_list() -> dict[str, dict[str, str]]:
+    """The samples' randomised list read straight from the workbook, independently of us."""
+    path = resource_dir("samples") / "letters" / "data" / "randomised.xlsx"
+    wb = openpyxl.load_workbook(path, read_only=True)
+    rows = list(wb["Allocation"].iter_rows(values_only=True))
+    wb.close()
+    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "Participant ID")
+    header = [str(h) for h in rows[header_at]]
+    return {str(r[0]): dict(zip(header, [str(v or "") for v in r], strict=True))
+            for r in rows[header_at + 1:] if r and r[0]}
+
+
+def sample_feedback() -> dict[str, tuple[str, str]]:
+    out = {}
+    for path in sorted((resource_dir("samples") / "letters" / "data" / "feedback").glob("*.xlsx")):
+        wb = openpyxl.load_workbook(path, read_only=True)
+        rows = list(wb.active.iter_rows(values_only=True))
+        wb.close()
+        for row in rows[1:]:
+            if row and row[0]:
+                out[str(row[0])] = (str(row[2]), str(row[3]))
+    return out
+
+
+def folded(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "run"
+    result = runner.invoke(app, ["letters", str(resource_dir("samples") / "letters"),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Done: 196 letters, 3 bundles, 196 pages, 195 rows withheld", result.output)
+    return out
+
+
+def letters_in(run: Path) -> dict[str, Path]:
+    return {p.stem: p for p in (run / "letters").glob("*/*.pdf")}
+
+
+def test_one_letter_per_treatment_participant_and_none_for_control(sample_run: Path) -> None:
+    people = sample_list()
+    treatment = {pid for pid, r in people.items() if r["Allocation"] == "Treatment"}
+    control = set(people) - treatment
+    produced = letters_in(sample_run)
+    assert set(produced) == treatment
+    assert not control & set(produced)
+
+
+def test_each_letter_says_what_the_participant_should_read(sample_run: Path) -> None:
+    people, feedback = sample_list(), sample_feedback()
+    signatories = {a.code: a.signatory.name for a in
+                   load_campaign(resource_dir("samples") / "letters").spec.authorities}
+    for pid, path in letters_in(sample_run).items():
+        reader = PdfReader(path)
+        assert len(reader.pages) == 1
+        text = folded(reader.pages[0].extract_text())
+        person = people[pid]
+        assert f"Dear {person['Forename']}," in text
+        for line in feedback[pid]:
+            assert f"\u201c{folded(line)}\u201d" in text or folded(line) in text, (pid, line)
+        assert signatories[path.parent.name] in text
+        assert normalise_postcode(person["Post Code"]) in text
+
+
+def _font_dicts(page: object) -> Iterator[dict]:  # type: ignore[type-arg]
+    resources = page["/Resources"]  # type: ignore[index]
+    yield from (f.get_object() for f in resources["/Font"].values())
+    for xobj in resources["/XObject"].values():
+        xobj = xobj.get_object()
+        if xobj["/Subtype"] == "/Form":
+            yield from (f.get_object() for f in xobj["/Resources"]["/Font"].values())
+
+
+def test_print_ready_page_boxes_fonts_colour_and_images(sample_run: Path) -> None:
+    for path in [*sorted(letters_in(sample_run).values())[:20],
+                 *sorted((sample_run / "bundles").glob("*.pdf"))]:
+        reader = PdfReader(path)
+        assert not reader.is_encrypted
+        assert reader.metadata is not None and reader.metadata.title
+        assert reader.metadata.author and reader.metadata.creator.startswith("hhp-letters")
+        for page in reader.pages:
+            assert [float(v) for v in page.mediabox] == pytest.approx([0, 0, *A4_PT], abs=0.01)
+            assert [float(v) for v in page.trimbox] == [float(v) for v in page.mediabox]
+            assert page.get("/Rotate", 0) == 0
+            for font in _font_dicts(page):
+                descriptor = font["/FontDescriptor"].get_object()
+                assert "/FontFile2" in descriptor, font["/BaseFont"]
+                assert "/ToUnicode" in font
+                assert font["/BaseFont"].split("+")[1].startswith("Carlito")
+            for xobj in page["/Resources"]["/XObject"].values():
+                xobj = xobj.get_object()
+                if xobj["/Subtype"] == "/Image":
+                    assert xobj["/ColorSpace"] == "/DeviceCMYK"
+                    assert "/SMask" not in xobj and "/Mask" not in xobj
+            content = page.get_contents().get_data()
+            assert not re.search(rb"\b(rg|RG|sc|scn|gs)\b", content)
+            assert b"0 0 0 1 k" in content  # text in K100
+
+
+@pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf is not installed")
+def test_qpdf_check_is_clean(sample_run: Path) -> None:
+    for path in [next(iter(letters_in(sample_run).values())),
+                 *(sample_run / "bundles").glob("*.pdf")]:
+        done = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_address_lies_inside_the_window_and_nothing_else_does(sample_run: Path) -> None:
+    window = Window.for_envelope(ENVELOPES["DL"])
+    people = sample_list()
+    for pid, path in sorted(letters_in(sample_run).items())[:40]:
+        person = people[pid]
+        with pdfplumber.open(path) as pdf:
+            words = pdf.pages[0].extract_words()
+        postcode = normalise_postcode(person["Post Code"])
+        address_words = set(f"{person['Forename']} {person['Surname']} {person['Post Town']} "
+                            f"{postcode} {person['Address line 1']} {person['Address line 2']} "
+                            f"{person['Address line 3']}".replace(",", " ").split())
+        inside = [w for w in words if w["x0"] < window.reach.x1 * MM
+                  and w["top"] < window.reach.y1 * MM and w["bottom"] > window.reach.y0 * MM]
+        assert inside, pid
+        for w in inside:
+            assert w["text"] in address_words, (pid, w["text"])
+            assert w["x0"] >= window.address.x0 * MM - 0.5
+            assert w["x1"] <= window.address.x1 * MM + 0.5
+            assert w["top"] >= window.address.y0 * MM - 0.5
+            assert w["bottom"] <= window.address.y1 * MM + 0.5
+        lines = sorted({round(w["top"], 1) for w in inside})
+        last_line = " ".join(w["text"] for w in inside if round(w["top"], 1) == lines[-1])
+        assert last_line == postcode  # postcode alone on the last line
+        starts = {round(min(w["x0"] for w in inside if round(w["top"], 1) == top), 1)
+                  for top in lines}
+        assert len(starts) == 1  # every line starts at the same x: left-aligned
+
+
+def test_bundles_manifests_and_ticket_agree(sample_run: Path) -> None:
+    sums = dict(line.split("  ")[::-1] for line in
+                (sample_run / "SHA256SUMS").read_text().splitlines())
+    total = 0
+    for bundle in sorted((sample_run / "bundles").glob("*.pdf")):
+        pages = len(PdfReader(bundle).pages)
+        rows = list(csv.DictReader(bundle.with_suffix(".csv").read_text().splitlines()))
+        assert [int(r["first_page"]) for r in rows] == list(range(1, pages + 1))
+        keys = [r["sort_key"] for r in rows]
+        assert keys == sorted(keys)  # postage order
+        assert set(rows[0]) == {"sequence", "first_page", "pages", "sheets", "sort_key",
+                                "postcode"}
+        assert sums[f"bundles/{bundle.name}"] in (sample_run / "job-ticket.txt").read_text()
+        total += pages
+        fonts = {f["/BaseFont"] for p in PdfReader(bundle).pages for f in _font_dicts(p)}
+        assert len(fonts) <= 6  # one subset per face, not one per letter
+    assert total == 196
+    assert "Letters:        196" in (sample_run / "job-ticket.txt").read_text()
+
+
+def test_two_runs_are_byte_identical(sample_run: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["letters", str(resource_dir("samples") / "letters"),
+                                 "--out", str(again)])
+    assert result.exit_code == 0, result.output
+
+    def outputs(run: Path) -> list[str]:  # the audit and summary carry the time of the run
+        return [line for line in (run / "SHA256SUMS").read_text().splitlines()
+                if not line.endswith(("audit.jsonl", "audit.head", "summary.md",
+                                      "summary.html"))]
+
+    assert outputs(again) == outputs(sample_run)
+    assert len(outputs(again)) == 196 + 3 + 3 + 1  # letters, bundles, manifests, ticket
+
+
+# -- a campaign of our own, changed one thing at a time ----------------------------------------
+
+@pytest.fixture
+def campaign(tmp_path: Path) -> Path:
+    return init_campaign(tmp_path / "camp").parent
+
+
+def first_feedback(folder: Path) -> tuple[Path, str]:
+    path = sorted((folder / "data" / "feedback").glob("*.xlsx"))[0]
+    ws = openpyxl.load_workbook(path).active
+    return path, str(ws.cell(row=2, column=1).value)
+
+
+def set_feedback(folder: Path, line_1: str, line_2: str | None = None) -> str:
+    path, pid = first_feedback(folder)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    ws.cell(row=2, column=3).value = line_1
+    if line_2 is not None:
+        ws.cell(row=2, column=4).value = line_2
+    wb.save(path)
+    return pid
+
+
+def set_list_cell(folder: Path, pid: str, header: str, value: str) -> None:
+    path = folder / "data" / "randomised.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Allocation"]
+    rows = list(ws.iter_rows())
+    head = next(r for r in rows if r[0].value == "Participant ID")
+    col = next(c.column for c in head if c.value == header)
+    row = next(r for r in rows if r[0].value == pid)
+    ws.cell(row=row[0].row, column=col).value = value
+    wb.save(path)
+
+
+def problem_rows(folder: Path) -> list[dict[str, str]]:
+    text = (folder / "problems.csv").read_text(encoding="utf-8-sig")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def run_letters(folder: Path, out: Path, *extra: str) -> object:
+    return runner.invoke(app, ["letters", str(folder), "--out", str(out), *extra])
+
+
+@pytest.mark.parametrize("line", [
+    "<b>Great</b> & {{ work }} {% if x %}",
+    "Tom & Jerry's \"court\" report — 100% <i>spot on</i>",
+    "Zoë, Siobhán & Seán — naïve façades, crème brûlée; ‘quotes’ “double” …",
+    "A <para>paragraph</para> tag and a </font> end and &amp; entity",
+])
+def test_hostile_feedback_prints_exactly(campaign: Path, tmp_path: Path, line: str) -> None:
+    pid = set_feedback(campaign, line)
+    result = run_letters(campaign, tmp_path / "run")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    pdf = next((tmp_path / "run" / "letters").glob(f"*/{pid}.pdf"))
+    text = folded(PdfReader(pdf).pages[0].extract_text())
+    assert f"\u201c{folded(line)}\u201d" in text
+
+
+def test_emoji_is_an_error_naming_participant_and_character(campaign: Path,
+                                                           tmp_path: Path) -> None:
+    pid = set_feedback(campaign, "Brilliant work 🎉 this year")
+    result = run_letters(campaign, tmp_path / "run")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert not (tmp_path / "run").exists()
+    rows = problem_rows(campaign)
+    hit = [r for r in rows if r["code"] == "unprintable_character"]
+    assert len(hit) == 1 and hit[0]["participant_id"] == pid
+    assert "U+1F389" in hit[0]["message"] and "feedback line 1" in hit[0]["message"]
+
+
+def test_300_word_feedback_is_an_overflow_error(campaign: Path, tmp_path: Path) -> None:
+    pid = set_feedback(campaign, " ".join(["wonderful"] * 300))
+    result = run_letters(campaign, tmp_path / "run")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    rows = problem_rows(campaign)
+    hit = [r for r in rows if r["code"] == "overflow"]
+    assert [r["participant_id"] for r in hit] == [pid]
+    assert "feedback line 1" in hit[0]["message"] and "one page" in hit[0]["message"]
+
+
+def test_100_character_street_is_an_address_error(campaign: Path, tmp_path: Path) -> None:
+    _, pid = first_feedback(campaign)
+    set_list_cell(campaign, pid, "Address line 1", "1 " + "Long" * 24 + " Road")
+    result = run_letters(campaign, tmp_path / "run")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    rows = problem_rows(campaign)
+    hit = [r for r in rows if r["code"] == "address_too_wide"]
+    assert [r["participant_id"] for r in hit] == [pid]
+    assert "envelope window" in hit[0]["message"]
+
+
+def test_skip_invalid_produces_the_rest(campaign: Path, tmp_path: Path) -> None:
+    pid = set_feedback(campaign, "Brilliant work 🎉 this year")
+    result = run_letters(campaign, tmp_path / "run", "--skip-invalid")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    produced = {p.stem for p in (tmp_path / "run" / "letters").glob("*/*.pdf")}
+    assert len(produced) == 195 and pid not in produced
+
+
+def test_existing_run_folder_is_refused_unless_forced(campaign: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    refused = run_letters(campaign, out)
+    assert refused.exit_code == 2  # type: ignore[attr-defined]
+    assert "--force" in refused.output  # type: ignore[attr-defined]
+    forced = run_letters(campaign, out, "--force")
+    assert forced.exit_code == 0, forced.output  # type: ignore[attr-defined]
+    assert not (out / "stale.txt").exists()
+    assert len(list((out / "letters").glob("*/*.pdf"))) == 196
+
+
+def test_a_failed_run_leaves_nothing_that_looks_complete(campaign: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hhp_letters.render.native import NativeLetters
+    calls = {"n": 0}
+    original = NativeLetters.page
+
+    def flaky(self: NativeLetters, job: object) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 50:
+            raise OSError("disk full")
+        return original(self, job)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NativeLetters, "page", flaky)
+    result = run_letters(campaign, tmp_path / "run")
+    assert result.exit_code != 0  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    assert list(tmp_path.iterdir()) == [campaign]  # no run folder, no staging folder
+
+
+def test_duplex_pads_every_letter_to_a_front_page_and_bundles_split(campaign: Path,
+                                                                   tmp_path: Path) -> None:
+    toml = campaign / "campaign.toml"
+    toml.write_text(toml.read_text().replace("duplex = false", "duplex = true")
+                    .replace("max_letters_per_bundle = 500", "max_letters_per_bundle = 25"))
+    result = run_letters(campaign, tmp_path / "run")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    bundles = sorted((tmp_path / "run" / "bundles").glob("*.pdf"))
+    assert len(bundles) == 3 + 3 + 3  # 68, 62 and 66 letters in bundles of 25
+    for bundle in bundles:
+        rows = list(csv.DictReader(bundle.with_suffix(".csv").read_text().splitlines()))
+        assert len(rows) <= 25
+        assert all(int(r["first_page"]) % 2 == 1 and r["pages"] == "2" and r["sheets"] == "1"
+                   for r in rows)
+        reader = PdfReader(bundle)
+        assert len(reader.pages) == 2 * len(rows)
+        assert reader.pages[1].extract_text().strip() == ""
+
+
+def test_proof_run_is_watermarked_with_a_contact_sheet(campaign: Path, tmp_path: Path) -> None:
+    result = run_letters(campaign, tmp_path / "run", "--proof")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    run = tmp_path / "run"
+    assert not (run / "letters").exists() and not (run / "job-ticket.txt").exists()
+    proofs = list((run / "proof" / "letters").glob("*/*.pdf"))
+    assert len(proofs) == 196
+    for path in proofs[:10]:
+        assert "PROOF" in PdfReader(path).pages[0].extract_text()
+    from PIL import Image
+    with Image.open(run / "proof" / "contact-sheet.png") as img:
+        assert img.width > 1000 and img.height > 1000
+
+
+def test_check_reports_layout_problems_before_anything_is_printed(campaign: Path) -> None:
+    pid = set_feedback(campaign, " ".join(["wonderful"] * 300))
+    prepared = prepare_letters(load_campaign(campaign))
+    assert [p.participant_id for p in prepared.errors] == [pid]
+    assert pid not in {j.participant_id for j in prepared.merged.jobs}
+    assert [w.reason for w in prepared.merged.withheld if w.participant.participant_id == pid] \
+        == ["overflow"]
+
+
+def test_content_streams_are_compressed_once_and_reused() -> None:
+    # a bundle page's content equals the single letter's content, byte for byte
+    folder = resource_dir("samples") / "letters"
+    prepared = prepare_letters(load_campaign(folder))
+    assert prepared.backend is not None
+    prepared.backend.prepare()
+    job = prepared.merged.jobs[0]
+    body = prepared.backend.page(job)
+    data = zlib.decompress(body.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0])
+    assert b"/Head Do" in data and b"/Sig Do" in data
