@@ -248,7 +248,8 @@ def load_campaign(target: Path) -> Campaign:
     path = find_campaign_file(target)
     origin = Origin(path.name)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad may save UTF-8 with a byte-order mark, which TOML rejects
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise CampaignError("campaign.toml is not UTF-8 text", [error(
             "campaign_encoding", origin, f"not UTF-8 text ({exc.reason})",

@@ -5,6 +5,7 @@ No logic lives here; everything is in the library modules.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.table import Table
 from hhp_letters import __version__
 from hhp_letters.campaign import Kind, load_campaign
 from hhp_letters.checks import CheckedInputs, check
-from hhp_letters.errors import CampaignError, HhpError
+from hhp_letters.errors import CampaignError, HhpError, RunFolderError
 from hhp_letters.pipeline import prepare_letters, run_letters
 from hhp_letters.problems import Problem, write_problems_csv
 from hhp_letters.scaffold import init_campaign
@@ -246,6 +247,48 @@ def verify_command(
         failed = [r for r in results if not r.ok]
         console.print("[green]VERIFIED[/]: every check passed" if not failed else
                       f"[red]NOT VERIFIED[/]: {len(failed)} of {len(results)} checks failed")
+        return 1 if failed else 0
+
+    raise typer.Exit(_guard(work, ctx.obj))
+
+
+@app.command("demo")
+def demo_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo.")] = Path(
+        "hhp-demo"),
+    force: Annotated[bool, typer.Option(help="Replace the folder if it exists.")] = False,
+) -> None:
+    """The whole flow on the bundled samples: init, check, letters (and proofs), verify."""
+    console = _out()
+
+    def work() -> int:
+        if out.exists() and not force:
+            raise RunFolderError(f"{out} already exists",
+                                 hint="choose another --out, or add --force to replace it")
+        if out.exists():
+            shutil.rmtree(out)
+        campaign = init_campaign(out / "letters-campaign", "letters").parent
+        console.print(f"1. campaign copied from the samples → {escape(str(campaign))}")
+        console.print("2. check")
+        if run_check(campaign, console) != 0:
+            return 1
+        run_dir = out / "letters-run"
+        prepared = prepare_letters(load_campaign(campaign))
+        result = run_letters(prepared, run_dir)
+        pages = sum(p for _, _, p in result.written.bundles)
+        console.print(f"3. letters: {len(result.written.letters)} letters, "
+                      f"{len(result.written.bundles)} bundles, {pages} pages in "
+                      f"{result.seconds:.1f} s → {escape(str(run_dir))}")
+        proof = run_letters(prepare_letters(load_campaign(campaign), proof=True),
+                            out / "letters-proof")
+        console.print(f"4. proofs: {len(proof.written.letters)} watermarked letters and "
+                      f"{escape(str(out / 'letters-proof' / 'proof' / 'contact-sheet.png'))}")
+        results = verify_run(run_dir, participants=campaign / "data" / "randomised.xlsx")
+        failed = [r.name for r in results if not r.ok]
+        console.print(f"5. verify: {len(results) - len(failed)} of {len(results)} checks "
+                      "passed" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+        console.print(f"Open {escape(str(run_dir / 'summary.html'))} for the delivery summary.")
         return 1 if failed else 0
 
     raise typer.Exit(_guard(work, ctx.obj))

@@ -8,25 +8,24 @@ columns are "header (letter)".
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl.worksheet.worksheet import Worksheet
-from typer.testing import CliRunner, Result
-
 from conftest import (
     FEEDBACK_SHEET,
     LIST_SHEET,
     CampaignBuilder,
     csv_text,
-    read_problems,
+    run_cli,
     write_xlsx,
 )
-from hhp_letters.cli import app
+from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.worksheet import Worksheet
+from typer.testing import Result
+
 from hhp_letters.model import Arm
 
 # Index of each column of the list (see conftest.LIST_HEADER).
@@ -52,6 +51,12 @@ def setcell(pid: str, column: str, value: Any) -> Mutator:
     return mutate
 
 
+def set_header(column: str, text: str) -> Mutator:
+    def mutate(b: CampaignBuilder) -> None:
+        b.header[COL[column]] = text
+    return mutate
+
+
 def toml(old: str, new: str) -> Mutator:
     def mutate(b: CampaignBuilder) -> None:
         b.toml_edits.append((old, new))
@@ -73,6 +78,21 @@ def feedback_set(file: str, pid: str, index: int, value: Any) -> Mutator:
 def feedback_drop(file: str, pid: str) -> Mutator:
     def mutate(b: CampaignBuilder) -> None:
         b.feedback[file] = [r for r in b.feedback[file] if r[0] != pid]
+    return mutate
+
+
+def cut_row(pid: str, cells: int) -> Mutator:
+    """The row ends after ``cells`` cells (a ragged CSV line)."""
+    def mutate(b: CampaignBuilder) -> None:
+        del b.rows[P[pid]][cells:]
+    return mutate
+
+
+def blank_rows_after(pid: str, count: int) -> Mutator:
+    """Blank rows below ``pid``'s row; apply it last (the row indexes in P no longer hold)."""
+    def mutate(b: CampaignBuilder) -> None:
+        index = P[pid] + 1
+        b.rows[index:index] = [[] for _ in range(count)]
     return mutate
 
 
@@ -119,6 +139,22 @@ def drop_header(b: CampaignBuilder) -> None:
 
 def merge_header(ws: Worksheet) -> None:
     ws.merge_cells("F1:G1")
+
+
+def merge_data_cells(ws: Worksheet) -> None:
+    ws.merge_cells("B3:B4")  # P002's first name spills over P003's
+
+
+def add_chart_sheet(ws: Worksheet) -> None:
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=1, min_row=1, max_row=3))
+    assert ws.parent is not None
+    ws.parent.create_chartsheet("Chart").add_chart(chart)
+
+
+def unlabelled_value(b: CampaignBuilder) -> None:
+    """A note typed in column J, two columns right of the last header."""
+    b.rows[P["P002"]] += ["", "call back"]
 
 
 def _xlsx_bytes(tmp: Path) -> bytes:
@@ -193,8 +229,10 @@ CASES = [
     Case("csv-field-over-csv-module-limit", at("csv_malformed", LIST_C), fmt="csv",
          before=setcell("P001", "address", "x" * 200_000)),
     Case("csv-ragged-rows", at("incomplete_address", LIST_C, 2, "Town (G)"), fmt="csv",
-         before=lambda b: b.rows.__setitem__(0, b.rows[0][:6]),
+         before=cut_row("P001", 6),
          message=("Town or Postcode",)),
+    Case("csv-blank-lines-between-rows", at("invalid_postcode", LIST_C, 6, "Post Code (H)"),
+         fmt="csv", before=both(setcell("P003", "postcode", "?"), blank_rows_after("P002", 2))),
     Case("csv-formula-error-text", at("formula_error", LIST_C, 4, "Post Code (H)"), fmt="csv",
          before=setcell("P003", "postcode", "#N/A")),
     # -- not the file it claims to be
@@ -227,16 +265,26 @@ CASES = [
     Case("no-header", at("no_header", LIST_X, 1), before=drop_header),
     Case("no-header-below-blank-row", at("no_header", LIST_X, 2), before=attr("header", [])),
     Case("missing-column", at("missing_column", LIST_X, 1),
-         before=attr("header", [*["Participant ID", "First name", "Nickname"],
-                                *["Arm", "Local authority", "Address line 1", "Town",
-                                  "Post Code"]]),
-         message=("last_name",)),
+         before=set_header("last", "Nickname"), message=("last_name",)),
     Case("duplicate-column", at("duplicate_column", LIST_X, 1, "Forename (I)"),
          before=add_forename_column),
     Case("mapped-column-missing", at("mapped_column_missing", LIST_X, 1),
          before=attr("columns", {"first_name": "Known as"}), message=("Known as",)),
+    Case("header-wrapped-in-its-cell", at("invalid_postcode", LIST_X, 4, "Post Code (H)"),
+         before=both(set_header("postcode", "Post\nCode "),
+                     setcell("P003", "postcode", "SG13 8D"))),
     Case("merged-header", at("merged_header", LIST_X, 1, "F1:G1"),
          before=xlsx_edit(merge_header)),
+    Case("merged-data-cells", at("merged_cells", LIST_X, 3, "B3:B4"),
+         before=xlsx_edit(merge_data_cells),
+         also=(at("missing_first_name", LIST_X, 4, "First name (B)"),)),
+    Case("unlabelled-column-is-a-warning", at("unlabelled_column", LIST_X, 1, "J"),
+         before=unlabelled_value,
+         exit_code=0, level="warning"),
+    Case("chart-sheet", at("not_a_worksheet", LIST_X, sheet="Chart"),
+         before=both(xlsx_edit(add_chart_sheet), toml('sheet = "Allocation"', 'sheet = "chart"'))),
+    Case("xlsx-blank-rows-between-rows", at("invalid_postcode", LIST_X, 7, "Post Code (H)"),
+         before=both(setcell("P003", "postcode", "?"), blank_rows_after("P002", 3))),
     # -- cells
     Case("formula-not-cached-id", at("formula_not_cached", LIST_X, 5, "Participant ID (A)"),
          before=setcell("P004", "id", "=1+1"), message=("=1+1",)),
@@ -288,6 +336,11 @@ CASES = [
          exit_code=0, level="warning"),
     Case("feedback-missing-id", at("feedback_missing_id", FB_B, 4, "Participant ID (A)"),
          before=feedback_add("team-b.xlsx", ["", "Well done.", "Thank you."])),
+    Case("feedback-formula-not-cached", at("formula_not_cached", FB_B, 3, "Feedback 1 (B)"),
+         before=feedback_set("team-b.xlsx", "P006", 1, '=CONCAT("Well ", "done")'),
+         also=(at("blank_feedback", FB_B, 3),)),
+    Case("feedback-excel-error", at("formula_error", FB_B, 2, "Feedback 2 (C)"),
+         before=feedback_set("team-b.xlsx", "P003", 2, "#REF!")),
     Case("feedback-missing-column", at("missing_column", FB_A, 1),
          before=attr("feedback_header", ["Participant ID", "Feedback 1", "Comments"]),
          message=("feedback_2",)),
@@ -377,3 +430,311 @@ def test_bad_input(case: Case, make_campaign: Callable[..., CampaignBuilder]) ->
         assert all(p["level"] == "warning" for p in problems)
     # every problem is shown on screen too
     assert case.expect["code"] in result.output
+
+
+# --- inputs that look odd but must be read correctly --------------------------------------------
+
+def test_clean_campaign_passes(campaign: CampaignBuilder) -> None:
+    campaign.build()
+    result = campaign.run_check()
+    assert_no_traceback(result)
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.stdout
+    assert "6 participants (4 treatment, 2 control); feedback matched for 4 of 4" in result.stdout
+    assert campaign.problems() == []
+    checked = campaign.checked()
+    assert [p.participant_id for p in checked.treatment] == ["P001", "P003", "P005", "P006"]
+    assert checked.participants[4].authority is not None
+    assert checked.participants[4].authority.code == "BF"  # matched by name, not code
+
+
+def test_campaign_file_path_is_accepted(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign()
+    builder.build()
+    result = builder.run_check(builder.toml_path)
+    assert result.exit_code == 0, result.output
+    assert (builder.root / "problems.csv").is_file()
+
+
+@pytest.mark.parametrize("target", ["no-such-folder", "no-such-folder/campaign.toml", "empty"])
+def test_missing_campaign_is_a_usage_error(tmp_path: Path, target: str) -> None:
+    (tmp_path / "empty").mkdir()
+    result = run_cli("check", str(tmp_path / target))
+    assert_no_traceback(result)
+    assert result.exit_code == 2
+    assert "no campaign file" in result.stderr
+    assert "hhp-letters init" in result.stderr
+    assert not (tmp_path / "empty" / "problems.csv").exists()
+
+
+@pytest.mark.parametrize(("encoding", "delimiter"), [
+    ("cp1252", ","),  # Excel's plain "CSV (Comma delimited)"
+    ("utf-8-sig", ","),  # Excel's "CSV UTF-8": the BOM must not stick to the first header
+    ("utf-8", ";"),  # continental Excel
+    ("utf-8", "\t"),
+    ("utf-16", "\t"),  # Excel's "Unicode text"
+])
+def test_csv_encodings_and_delimiters_are_read(
+        make_campaign: Callable[..., CampaignBuilder], encoding: str, delimiter: str) -> None:
+    builder = make_campaign("csv")
+    builder.csv_encoding, builder.csv_delimiter = encoding, delimiter
+    setcell("P001", "first", "Zoë")(builder)
+    setcell("P003", "last", "Brontë-Ó Súilleabháin")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    people = {p.participant_id: p for p in builder.checked().participants}
+    assert list(people) == ["P001", "P002", "P003", "P004", "P005", "P006"]
+    assert people["P001"].first_name == "Zoë"
+    assert people["P003"].last_name == "Brontë-Ó Súilleabháin"
+    assert people["P006"].postcode == "SG14 1AA"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("address", [
+    '1 High Street, Flat "A"',  # Excel writes "1 High Street, Flat ""A"""
+    'Flat "B"; 2 Church Road',
+    "'The Maltings'",  # single quotes are part of the value, not quoting
+    "O'Neill's Farm, 'Top', Lane",
+    '"Rose Cottage"',
+    "6 King's Road | rear",
+])
+def test_csv_quoting_is_read_exactly(make_campaign: Callable[..., CampaignBuilder],
+                                     delimiter: str, address: str) -> None:
+    """Quotes doubled inside quoted fields (as Excel writes them), other delimiters and
+    apostrophes inside values: every address comes back exactly as written."""
+    builder = make_campaign("csv")
+    builder.csv_delimiter = delimiter
+    for pid in P:
+        setcell(pid, "address", address)(builder)
+    setcell("P001", "last", "O'Brien")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    people = builder.checked().participants
+    assert [p.address for p in people] == [(address,)] * 6
+    assert people[0].last_name == "O'Brien"
+    assert [p.postcode for p in people[:2]] == ["RG12 1JD", "RG12 7QF"]
+
+
+def test_cp1252_csv_with_another_error(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    """Decoding as Windows-1252 does not hide the row's real problem or shift its place."""
+    builder = make_campaign("csv")
+    builder.csv_encoding = "cp1252"
+    setcell("P003", "first", "Zoë")(builder)
+    setcell("P003", "postcode", "Z0Ë 123")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 1
+    problems = builder.problems()
+    assert [(p["code"], p["row"], p["column"]) for p in problems] == [
+        ("invalid_postcode", "4", "Post Code (H)")]
+    assert "'Z0Ë 123'" in problems[0]["message"]
+    assert builder.checked().participants[2].first_name == "Zoë"
+
+
+def test_numeric_ids_are_text(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    setcell("P001", "id", 123)(builder)  # an int cell
+    setcell("P002", "id", 124.0)(builder)  # a float cell
+    setcell("P003", "id", "00123")(builder)  # text with leading zeros
+    setcell("P001", "arm", 1)(builder)
+    setcell("P002", "arm", 0)(builder)
+    # feedback ids typed as numbers still match the list's text ids
+    feedback_set("team-a.csv", "P001", 0, "123")(builder)
+    feedback_set("team-b.xlsx", "P003", 0, "00123")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    checked = builder.checked()
+    assert [p.participant_id for p in checked.participants] == [
+        "123", "124", "00123", "P004", "P005", "P006"]
+    assert [p.arm for p in checked.participants[:2]] == [Arm.TREATMENT, Arm.CONTROL]
+    assert set(checked.feedback) == {"123", "00123", "P005", "P006"}
+
+
+def test_numeric_feedback_ids_match(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    setcell("P003", "id", "3")(builder)
+    setcell("P006", "id", 6.0)(builder)
+    builder.feedback["team-b.xlsx"] = [[3, "Line one.", "Line two."],
+                                       [6.0, "Line one.", "Line two."]]
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    assert set(builder.checked().feedback) == {"P001", "3", "P005", "6"}
+
+
+def test_spaces_around_values_are_ignored(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("csv")
+    setcell("P001", "id", " P001\u00a0")(builder)  # a no-break space pasted from the web
+    setcell("P001", "arm", "  TREATMENT ")(builder)
+    setcell("P001", "first", "Alice\u00a0 Mary")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    first = builder.checked().participants[0]
+    assert (first.participant_id, first.first_name) == ("P001", "Alice Mary")
+
+
+@pytest.mark.parametrize("written", ["sw1a1aa", "SW1A1AA", " sw1a  1aa "])
+def test_postcode_is_normalised(make_campaign: Callable[..., CampaignBuilder],
+                                written: str) -> None:
+    builder = make_campaign("xlsx")
+    setcell("P001", "postcode", written)(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    assert builder.checked().participants[0].postcode == "SW1A 1AA"
+
+
+def test_control_rows_need_no_address(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    for column in ("first", "address", "town", "postcode"):
+        setcell("P002", column, "")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    assert builder.problems() == []
+
+
+def test_title_and_blank_rows_above_header_are_skipped(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    builder.above = [["Randomised list, wave 1"], [], ["Confidential", "", "do not forward"]]
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    rows = [p.origin.row for p in builder.checked().participants]
+    assert rows == [5, 6, 7, 8, 9, 10]
+
+
+def test_markup_in_feedback_is_kept_literally(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    feedback_set("team-a.csv", "P001", 1, "<b>x</b> {{ y }}")(builder)
+    feedback_set("team-b.xlsx", "P006", 2, "{% if x %}&amp; <script>")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    assert [p["code"] for p in builder.problems()] == ["markup_in_feedback"] * 2
+    feedback = builder.checked().feedback
+    assert feedback["P001"].line_1 == "<b>x</b> {{ y }}"
+    assert feedback["P006"].line_2 == "{% if x %}&amp; <script>"
+
+
+def test_feedback_keeps_its_line_breaks(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    feedback_set("team-a.csv", "P001", 1, "First part,\r\n  second part.")(builder)
+    builder.build()
+    assert builder.run_check().exit_code == 0
+    assert builder.checked().feedback["P001"].line_1 == "First part,\nsecond part."
+
+
+def test_mapped_header_is_used(make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    builder.header[COL["first"]] = "Known as"
+    builder.header[COL["postcode"]] = "Zip"
+    builder.columns = {"first_name": "known as", "postcode": "ZIP"}
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    assert builder.checked().participants[0].first_name == "Alice"
+
+
+def test_mapping_chooses_between_two_name_columns(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    """A list with a legal first name and a name the person is known by: the mapping picks one,
+    and the other (which matches an alias) is not a duplicate column."""
+    builder = make_campaign("xlsx")
+    builder.header.append("Known as")
+    for row, known in zip(builder.rows, ["Ali", "Benny", "Clo", "Dev", "Em", "Finn"],
+                          strict=True):
+        row.append(known)
+    builder.columns = {"first_name": "Known as"}
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+    assert [p.first_name for p in builder.checked().participants][:3] == ["Ali", "Benny", "Clo"]
+
+
+def test_duplicate_id_feedback_is_not_matched_to_either_row(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    """P001 is on a treatment row and (by mistake) a control row: the feedback is not reported as
+    being for a control participant, and the treatment row is not also 'missing feedback'."""
+    builder = make_campaign("xlsx")
+    setcell("P004", "id", "P001")(builder)
+    builder.build()
+    assert builder.run_check().exit_code == 1
+    assert [(p["code"], p["row"]) for p in builder.problems()] == [
+        ("duplicate_id", "2"), ("duplicate_id", "5")]
+
+
+def test_unreadable_list_does_not_flood_feedback_warnings(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign("xlsx")
+    builder.build()
+    builder.list_path.write_bytes(b"not a workbook")
+    assert builder.run_check().exit_code == 1
+    assert [p["code"] for p in builder.problems()] == ["not_xlsx"]
+
+
+def test_campaign_toml_with_byte_order_mark(make_campaign: Callable[..., CampaignBuilder]
+                                            ) -> None:
+    """Windows Notepad saves "UTF-8" with a BOM; the file is still read."""
+    builder = make_campaign()
+    builder.build()
+    builder.toml_path.write_bytes(b"\xef\xbb\xbf" + builder.toml_path.read_bytes())
+    result = builder.run_check()
+    assert result.exit_code == 0, result.output
+
+
+def test_values_that_look_like_rich_markup_are_shown_literally(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    builder = make_campaign()
+    setcell("P003", "authority", "[bold]Slough[/bold]")(builder)
+    setcell("P005", "postcode", "[/]")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert_no_traceback(result)
+    assert result.exit_code == 1
+    assert "'[bold]Slough[/bold]'" in result.stdout
+    assert "'[/]' is not a valid UK postcode" in result.stdout
+    assert [p["code"] for p in builder.problems()] == ["unknown_authority", "invalid_postcode"]
+
+
+# --- problems.csv -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pid", ['=HYPERLINK("http://example.com","click")', "+1+1", "-2+3",
+                                 "@SUM(A1)"])
+def test_problems_csv_neutralises_formulas(make_campaign: Callable[..., CampaignBuilder],
+                                           pid: str) -> None:
+    builder = make_campaign("csv")
+    setcell("P002", "id", pid)(builder)
+    setcell("P002", "arm", "placebo")(builder)
+    builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 1
+    raw = (builder.root / "problems.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    problems = builder.problems()
+    assert list(problems[0]) == ["level", "code", "file", "sheet", "row", "column",
+                                 "participant_id", "message", "hint"]
+    row = next(p for p in problems if p["code"] == "unknown_arm")
+    assert row["participant_id"] == "'" + pid
+    assert (row["row"], row["column"]) == ("3", "Arm (D)")
+    for p in problems:
+        assert not any(value.startswith(("=", "+", "-", "@")) for value in p.values())
+
+
+def test_problems_csv_is_rewritten_when_clean(make_campaign: Callable[..., CampaignBuilder]
+                                             ) -> None:
+    builder = make_campaign("xlsx")
+    setcell("P002", "arm", "placebo")(builder)
+    builder.build()
+    assert builder.run_check().exit_code == 1
+    assert len(builder.problems()) == 1
+    setcell("P002", "arm", "control")(builder)
+    builder.build()
+    assert builder.run_check().exit_code == 0
+    assert builder.problems() == []

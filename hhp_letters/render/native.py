@@ -142,7 +142,7 @@ def watermark(bold: EmbeddedFace) -> bytes:
     """A light diagonal PROOF across the page, drawn first so the letter stays readable."""
     angle = math.atan2(PAGE_H, PAGE_W)
     c, s = math.cos(angle), math.sin(angle)
-    size = 120.0
+    size = 160.0
     width = bold.face.text_width("PROOF", size)
     x = PAGE_W / 2 - c * width / 2 + s * size * 0.35
     y = PAGE_H / 2 - s * width / 2 - c * size * 0.35

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,11 +46,32 @@ def decode(data: bytes, shown: str) -> tuple[str, str] | Problem:
                      "save the list from Excel as 'CSV UTF-8 (Comma delimited)'")
 
 
-def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        return csv.excel
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(sample: str) -> str:
+    """The delimiter that splits the sample's rows most consistently into several columns.
+
+    Each candidate parses the sample the way Excel quotes (with ", doubling quotes inside), and
+    scores by how many rows share the most common number of fields, then by that number. The
+    standard library's Sniffer is not used: it guesses quoting from patterns in the text, so an
+    apostrophe or a doubled quote in an address makes it pick the wrong delimiter or quote char,
+    and the values come back silently changed.
+    """
+    best: tuple[int, int, str] = (0, 0, ",")
+    for delimiter in _DELIMITERS:
+        try:
+            widths = Counter(len(row) for row in csv.reader(
+                io.StringIO(sample, newline=""), csv.excel, delimiter=delimiter)
+                if any(cell.strip() for cell in row))
+        except csv.Error:
+            continue
+        if not widths:
+            continue
+        width, rows = widths.most_common(1)[0]
+        if width > 1 and (rows, width) > best[:2]:
+            best = (rows, width, delimiter)
+    return best[2]
 
 
 def read_delimited(path: Path, shown: str) -> RawSheet | Problem:
@@ -57,10 +79,12 @@ def read_delimited(path: Path, shown: str) -> RawSheet | Problem:
     if isinstance(decoded, Problem):
         return decoded
     text, _ = decoded
-    dialect = _dialect(text[:_SNIFF_BYTES])
+    delimiter = _delimiter(text[:_SNIFF_BYTES])
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        # Excel's dialect; skipinitialspace also reads hand-written a, "b, c" as two values.
+        reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter,
+                            skipinitialspace=True)
         # Spreadsheet row numbers: the n-th record is row n, as Excel shows the file.
         yield from enumerate(reader, start=1)
 

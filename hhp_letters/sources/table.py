@@ -110,7 +110,8 @@ def build_table(raw: RawSheet, fields: tuple[str, ...], required: tuple[str, ...
     columns: dict[str, int] = {}
     labels: dict[int, str] = {}
     for col, text in enumerate(header):
-        label = f"{text.strip()} ({column_letter(col)})" if text.strip() else column_letter(col)
+        shown = " ".join(text.split())  # a header wrapped in its cell (Alt+Enter) on one line
+        label = f"{shown} ({column_letter(col)})" if shown else column_letter(col)
         labels[col] = label
         key = normalise_header(text)
         name = explicit.get(key) or index.get(key)
