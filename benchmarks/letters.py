@@ -77,10 +77,9 @@ OURS = textwrap.dedent("""
     result = run_letters(prepared, Path(sys.argv[2]))
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    bundles = [f for f in result.files if f.kind == "bundle"]
+    size = sum((result.out / b.path).stat().st_size for b in result.written.bundles)
     print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_kb": ru.ru_maxrss,
-                      "letters": len(result.written.letters),
-                      "bundle_bytes": sum(f.size for f in bundles)}))
+                      "letters": result.written.letters, "bundle_bytes": size}))
 """)
 
 FLOOR = textwrap.dedent("""

@@ -23,9 +23,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from hhp_letters.atomic import atomic_write_text
+from hhp_letters.atomic import atomic_open, atomic_write_text
 
 GENESIS = "0" * 64
 AUDIT_FILE = "audit.jsonl"
@@ -64,11 +64,12 @@ def utc_now() -> dt.datetime:
 
 
 class AuditLog:
-    """Builds the chained records in memory-light text form, then writes them atomically."""
+    """Appends chained records to an open file, one line each, as they are made."""
 
-    def __init__(self, clock: Clock = utc_now) -> None:
+    def __init__(self, out: IO[bytes], clock: Clock = utc_now) -> None:
+        self._out = out
         self._clock = clock
-        self._lines: list[str] = []
+        self._seq = 0
         self._prev = GENESIS
         self.events: Counter[str] = Counter()
 
@@ -77,19 +78,16 @@ class AuditLog:
         return self._prev
 
     def add(self, event: str, **fields: Any) -> dict[str, Any]:
+        self._seq += 1
         record: dict[str, Any] = {
-            "seq": len(self._lines) + 1,
+            "seq": self._seq,
             "time": self._clock().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "event": event, "prev_hash": self._prev, **fields}
         record["hash"] = record_hash(record)
-        self._lines.append(canonical(record))
+        self._out.write(canonical(record).encode("utf-8") + b"\n")
         self._prev = record["hash"]
         self.events[event] += 1
         return record
-
-    def write(self, folder: Path) -> None:
-        atomic_write_text(folder / AUDIT_FILE, "\n".join(self._lines) + "\n")
-        atomic_write_text(folder / HEAD_FILE, self._prev + "\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,30 +132,33 @@ class InputFile:
 
 
 def write_audit(folder: Path, *, run: Mapping[str, Any], inputs: Sequence[InputFile],
-                allocations: Iterable[Allocation], files: Sequence[tuple[str, str, int, str]],
-                clock: Clock = utc_now) -> AuditLog:
-    """Write audit.jsonl and audit.head into ``folder``. ``files``: (path, sha256, bytes, kind)."""
-    log = AuditLog(clock)
+                allocations: Iterable[Allocation], files: Iterable[tuple[str, str, int, str]],
+                rows: int, clock: Clock = utc_now) -> str:
+    """Write audit.jsonl and audit.head into ``folder``; return the head hash.
+    ``files``: (path, sha256, bytes, kind); ``rows``: how many allocations will follow."""
     input_records = [{"role": f.role, "path": f.shown, "sha256": file_sha256(f.path),
                       "bytes": f.path.stat().st_size} for f in inputs]
-    allocations = list(allocations)
-    log.add("run", **run, inputs=input_records, rows_read=len(allocations))
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    for a in allocations:
-        log.add("allocation", **a.fields())
-        statuses[f"{a.arm}:{a.status}"] += 1
-        if a.reason:
-            reasons[a.reason] += 1
-    for path, sha, size, kind in files:
-        log.add("file", path=path, sha256=sha, bytes=size, kind=kind)
-    log.add("close", rows=len(allocations),
-            produced=sum(1 for a in allocations if a.status == "produced"),
-            withheld=sum(1 for a in allocations if a.status == "withheld"),
-            by_arm_and_status=dict(sorted(statuses.items())), reasons=dict(sorted(reasons.items())),
-            files=len(files))
-    log.write(folder)
-    return log
+    n_files = 0
+    with atomic_open(folder / AUDIT_FILE) as out:
+        log = AuditLog(out, clock)
+        log.add("run", **run, inputs=input_records, rows_read=rows)
+        for a in allocations:
+            log.add("allocation", **a.fields())
+            statuses[f"{a.arm}:{a.status}"] += 1
+            if a.reason:
+                reasons[a.reason] += 1
+        for path, sha, size, kind in files:
+            log.add("file", path=path, sha256=sha, bytes=size, kind=kind)
+            n_files += 1
+        produced = sum(n for key, n in statuses.items() if key.endswith(":produced"))
+        log.add("close", rows=sum(statuses.values()), produced=produced,
+                withheld=sum(statuses.values()) - produced,
+                by_arm_and_status=dict(sorted(statuses.items())),
+                reasons=dict(sorted(reasons.items())), files=n_files)
+    atomic_write_text(folder / HEAD_FILE, log.head + "\n")
+    return log.head
 
 
 def write_sums(folder: Path, known: Mapping[str, str]) -> None:

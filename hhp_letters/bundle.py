@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -16,121 +16,130 @@ from hhp_letters.model import LetterJob
 from hhp_letters.render.letter import PAGE_H, PAGE_W
 from hhp_letters.render.native import NativeLetters
 from hhp_letters.render.pdf import DocumentWriter
+from hhp_letters.store import Store
 
 Progress = Callable[[int], None]
 # No names, no arm, no study ids: the print shop needs positions and postage order only.
 MANIFEST_COLUMNS = ("sequence", "first_page", "pages", "sheets", "sort_key", "postcode")
 
 
-@dataclass(frozen=True, slots=True)
-class LetterOutput:
-    participant_id: str
-    authority: str
+@dataclass(frozen=True)
+class Bundle:
+    name: str
     path: str  # relative to the run folder
     sha256: str
-    bundle: str
-    first_page: int
-    pages: int  # pages in the bundle (with duplex padding)
-
-
-@dataclass(frozen=True, slots=True)
-class FileOutput:
-    path: str  # relative to the run folder
-    sha256: str
-    kind: str  # letter | bundle | manifest | job_ticket | contact_sheet
-    size: int
+    letters: int
+    pages: int
 
 
 @dataclass(frozen=True)
 class Written:
-    letters: tuple[LetterOutput, ...]
-    files: tuple[FileOutput, ...]
-    bundles: tuple[tuple[str, int, int], ...]  # name, letters, pages
+    """What a run wrote. Each letter and file is also recorded in the store (outputs, files)."""
+
+    letters: int
+    bundles: tuple[Bundle, ...]
+
+    @property
+    def pages(self) -> int:
+        return sum(b.pages for b in self.bundles)
 
 
 def safe_name(participant_id: str) -> str:
     return participant_id.replace("/", "_").replace("\\", "_")
 
 
-def write_letters(backend: NativeLetters, jobs: Sequence[LetterJob], root: Path, *,
-                  progress: Progress | None = None) -> Written:
-    """Render ``jobs`` into ``root`` (the staging run folder). Jobs are grouped by authority
-    and sorted by their postage key; each bundle holds at most ``max_letters_per_bundle``."""
+def write_letters(backend: NativeLetters, jobs: Iterable[LetterJob], root: Path, store: Store,
+                  *, progress: Progress | None = None) -> Written:
+    """Render ``jobs`` (grouped by authority, in postage order) into ``root``, the staging run
+    folder: each letter once into its own file and once into its bundle, at most
+    ``max_letters_per_bundle`` letters a bundle. Outputs and files go into ``store``."""
     opts = backend.campaign.spec.print
-    duplex = opts.duplex
     prefix = "proof/" if backend.proof else ""
-    letters: list[LetterOutput] = []
-    files: list[FileOutput] = []
-    bundles: list[tuple[str, int, int]] = []
-    ordered = sorted(jobs, key=lambda j: (j.authority.code, j.sort_key, j.participant_id))
-    for code, group in groupby(ordered, key=lambda j: j.authority.code):
-        batch = list(group)
-        authority = batch[0].authority
-        shared = backend.shared(authority)
+    bundles: list[Bundle] = []
+    count = 0
+    for code, group in groupby(jobs, key=lambda j: j.authority.code):
         letter_dir = root / f"{prefix}letters" / code
         letter_dir.mkdir(parents=True, exist_ok=True)
         size = opts.max_letters_per_bundle
-        for n, start in enumerate(range(0, len(batch), size), start=1):
-            chunk = batch[start:start + size]
-            name = f"{code}-{n}"
-            bundle_rel = f"{prefix}bundles/{name}.pdf"
-            bundle_path = root / bundle_rel
-            bundle_path.parent.mkdir(parents=True, exist_ok=True)
-            manifest: list[tuple[object, ...]] = []
-            with bundle_path.open("wb") as fh:
-                doc = DocumentWriter(fh, shared, (PAGE_W, PAGE_H))
-                for seq, job in enumerate(chunk, start=1):
-                    page = backend.page(job)
-                    single = io.BytesIO()
-                    one = DocumentWriter(single, shared, (PAGE_W, PAGE_H))
-                    one.add_page(page)
-                    sha = one.finish(backend.info(f"Letter {job.participant_id}", authority,
-                                                  f"participant {job.participant_id}"))
-                    rel = f"{prefix}letters/{code}/{safe_name(job.participant_id)}.pdf"
-                    data = single.getvalue()
-                    (root / rel).write_bytes(data)
-                    files.append(FileOutput(rel, sha, "letter", len(data)))
-                    first = doc.page_count + 1
-                    doc.add_page(page)
-                    if duplex:
-                        doc.add_page(None)
-                    pages = doc.page_count - first + 1
-                    letters.append(LetterOutput(job.participant_id, code, rel, sha, name, first,
-                                                pages))
-                    manifest.append((seq, first, pages, (pages + 1) // 2 if duplex else pages,
-                                     job.sort_key.replace("\x00", " "),
-                                     job.address_lines[-1]))
-                    if progress is not None:
-                        progress(1)
-                sha = doc.finish(backend.info(f"Bundle {name}", authority,
-                                              f"{len(chunk)} letters"))
-                total = doc.page_count
-            files.append(FileOutput(bundle_rel, sha, "bundle", bundle_path.stat().st_size))
-            bundles.append((name, len(chunk), total))
-            files.append(_write_manifest(root, f"{prefix}bundles/{name}.csv", manifest))
-    return Written(tuple(letters), tuple(files), tuple(bundles))
+        for n, chunk in enumerate(_chunks(group, size), start=1):
+            bundle = _write_bundle(backend, chunk, root, store, f"{code}-{n}", prefix,
+                                   opts.duplex, progress)
+            bundles.append(bundle)
+            count += bundle.letters
+    return Written(count, tuple(bundles))
 
 
-def _write_manifest(root: Path, rel: str, rows: Sequence[tuple[object, ...]]) -> FileOutput:
+def _chunks(jobs: Iterable[LetterJob], size: int) -> Iterator[list[LetterJob]]:
+    chunk: list[LetterJob] = []
+    for job in jobs:
+        chunk.append(job)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _write_bundle(backend: NativeLetters, chunk: Sequence[LetterJob], root: Path, store: Store,
+                  name: str, prefix: str, duplex: bool, progress: Progress | None) -> Bundle:
+    authority = chunk[0].authority
+    shared = backend.shared(authority)
+    bundle_rel = f"{prefix}bundles/{name}.pdf"
+    bundle_path = root / bundle_rel
+    bundle_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest: list[tuple[object, ...]] = []
+    with bundle_path.open("wb") as fh:
+        doc = DocumentWriter(fh, shared, (PAGE_W, PAGE_H))
+        for seq, job in enumerate(chunk, start=1):
+            page = backend.page(job)
+            single = io.BytesIO()
+            one = DocumentWriter(single, shared, (PAGE_W, PAGE_H))
+            one.add_page(page)
+            sha = one.finish(backend.info(f"Letter {job.participant_id}", authority,
+                                          f"participant {job.participant_id}"))
+            rel = f"{prefix}letters/{authority.code}/{safe_name(job.participant_id)}.pdf"
+            data = single.getvalue()
+            (root / rel).write_bytes(data)
+            store.add_file(rel, sha, len(data), "letter")
+            first = doc.page_count + 1
+            doc.add_page(page)
+            if duplex:
+                doc.add_page(None)
+            pages = doc.page_count - first + 1
+            store.add_output(job.participant_id, rel, sha, name, first, pages)
+            manifest.append((seq, first, pages, (pages + 1) // 2 if duplex else pages,
+                             job.sort_key.replace("\x00", " "), job.address_lines[-1]))
+            if progress is not None:
+                progress(1)
+        sha = doc.finish(backend.info(f"Bundle {name}", authority, f"{len(chunk)} letters"))
+        total = doc.page_count
+    store.add_file(bundle_rel, sha, bundle_path.stat().st_size, "bundle")
+    manifest_rel = f"{prefix}bundles/{name}.csv"
+    _write_manifest(root, manifest_rel, manifest, store)
+    return Bundle(name, bundle_rel, sha, len(chunk), total)
+
+
+def _write_manifest(root: Path, rel: str, rows: Sequence[tuple[object, ...]],
+                    store: Store) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
     writer.writerows(rows)
     data = buf.getvalue().encode("utf-8")
     (root / rel).write_bytes(data)
-    return FileOutput(rel, hashlib.sha256(data).hexdigest(), "manifest", len(data))
+    store.add_file(rel, hashlib.sha256(data).hexdigest(), len(data), "manifest")
 
 
 def job_ticket(campaign: Campaign, written: Written) -> str:
     """What the print shop needs to know, in plain text."""
     opts = campaign.spec.print
     env = opts.envelope
-    pages = sum(p for _, _, p in written.bundles)
+    pages = written.pages
     sheets = pages // 2 if opts.duplex else pages
     lines = [
         f"JOB TICKET  {campaign.spec.campaign.name}",
         "",
-        f"Letters:        {len(written.letters)}",
+        f"Letters:        {written.letters}",
         f"Bundles:        {len(written.bundles)}",
         f"Pages:          {pages}",
         f"Sheets:         {sheets}",
@@ -148,8 +157,6 @@ def job_ticket(campaign: Campaign, written: Written) -> str:
         "",
         "Bundles (name, letters, pages, SHA-256):",
     ]
-    sums = {f.path: f.sha256 for f in written.files}
-    for name, count, npages in written.bundles:
-        path = next(p for p in sums if p.endswith(f"bundles/{name}.pdf"))
-        lines.append(f"  {name}.pdf  {count:>6} letters  {npages:>6} pages  {sums[path]}")
+    for b in written.bundles:
+        lines.append(f"  {b.name}.pdf  {b.letters:>6} letters  {b.pages:>6} pages  {b.sha256}")
     return "\n".join(lines) + "\n"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -15,20 +15,36 @@ from hhp_letters.model import Arm, Feedback, Participant
 from hhp_letters.postcode import normalise_postcode
 from hhp_letters.problems import Level, Origin, Problem, error, warning
 from hhp_letters.sources import Row, Table, read_table
+from hhp_letters.store import Store
 
 MARKUP_SIGNS = ("<", "{{", "{%", "{#")
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "GIF", "BMP"})
 
 
 @dataclass(frozen=True)
+class Counts:
+    participants: int
+    treatment: int
+    control: int
+    feedback_matched: int
+    treatment_teams: int
+    treatment_sites: int
+
+
+@dataclass(frozen=True)
 class CheckedInputs:
-    """Everything read from a campaign, and every problem found in it."""
+    """Everything read from a campaign, and every problem found in it. The rows live in a
+    :class:`~hhp_letters.store.Store`; ``participants`` and ``feedback`` load them all and are
+    for small campaigns and tests; the pipeline streams from the store."""
 
     campaign: Campaign
-    participants: tuple[Participant, ...]  # one per data row of the list, in list order
-    feedback: Mapping[str, Feedback]  # by participant id; only unambiguous entries
+    store: Store
     problems: tuple[Problem, ...]
+    counts: Counts
     input_files: tuple[Path, ...] = field(default=())
+
+    def close(self) -> None:
+        self.store.close()
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -38,28 +54,37 @@ class CheckedInputs:
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.level is Level.WARNING)
 
+    def iter_participants(self) -> Iterator[Participant]:
+        return self.store.participants()
+
+    @property
+    def participants(self) -> tuple[Participant, ...]:
+        return tuple(self.store.participants())
+
+    @property
+    def feedback(self) -> dict[str, Feedback]:
+        return {f.participant_id: f for f in self.store.feedback()}
+
     @property
     def treatment(self) -> tuple[Participant, ...]:
-        return tuple(p for p in self.participants if p.arm is Arm.TREATMENT)
+        return tuple(self.store.participants("WHERE arm = 'treatment'"))
 
     @property
     def control(self) -> tuple[Participant, ...]:
-        return tuple(p for p in self.participants if p.arm is Arm.CONTROL)
+        return tuple(self.store.participants("WHERE arm = 'control'"))
 
     @property
     def feedback_matched(self) -> int:
-        return sum(1 for p in self.treatment if p.participant_id in self.feedback)
+        return self.counts.feedback_matched
 
     def verdict(self) -> str:
+        c = self.counts
         n_err, n_warn = len(self.errors), len(self.warnings)
-        text = (f"{len(self.participants)} participants ({len(self.treatment)} treatment, "
-                f"{len(self.control)} control)")
+        text = f"{c.participants} participants ({c.treatment} treatment, {c.control} control)"
         if self.campaign.kind == "letters":
-            text += f"; feedback matched for {self.feedback_matched} of {len(self.treatment)}"
+            text += f"; feedback matched for {c.feedback_matched} of {c.treatment}"
         else:
-            sites = {p.site for p in self.treatment}
-            teams = {p.team for p in self.treatment}
-            text += f"; {len(teams)} treatment teams in {len(sites)} sites"
+            text += f"; {c.treatment_teams} treatment teams in {c.treatment_sites} sites"
         text += f"; {n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)}"
         return text
 
@@ -192,118 +217,105 @@ def _participant(row: Row, campaign: Campaign, problems: list[Problem]) -> Parti
         origin=row.origin, errors=tuple(codes))
 
 
-def _mark_duplicates(people: list[Participant], problems: list[Problem]) -> list[Participant]:
-    rows: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(people):
-        if p.participant_id:
-            rows[p.participant_id].append(i)
-    out = list(people)
-    for pid, where in rows.items():
-        if len(where) < 2:
-            continue
-        places = ", ".join(str(people[i].origin.row) for i in where)
-        for i in where:
-            p = people[i]
+def _mark_duplicates(store: Store, problems: list[Problem]) -> None:
+    rows = store.rows("SELECT pid, row FROM participants WHERE pid IN (SELECT pid FROM "
+                      "participants WHERE pid != '' GROUP BY pid HAVING count(*) > 1) "
+                      "ORDER BY pid, seq")
+    for pid, group in groupby(list(rows), key=lambda r: r[0]):
+        numbers = [r[1] for r in group]
+        places = ", ".join(str(n) for n in numbers)
+        for number in numbers:
             problems.append(error(
-                "duplicate_id", p.origin.at(column=None), f"participant id {pid!r} appears on "
-                f"rows {places}", "each participant must appear once; remove or correct the "
-                "repeated rows", pid))
-            out[i] = _with_error(p, "duplicate_id")
-    return out
+                "duplicate_id", store.list_origin.at(row=number),
+                f"participant id {pid!r} appears on rows {places}",
+                "each participant must appear once; remove or correct the repeated rows", pid))
+        store.add_error("duplicate_id", pid=pid)
 
 
-def _with_error(p: Participant, code: str) -> Participant:
-    return replace(p, errors=(*p.errors, code))
-
-
-def _check_clusters(people: list[Participant], problems: list[Problem]) -> list[Participant]:
+def _check_clusters(store: Store, problems: list[Problem]) -> None:
     """Notes: the site is the cluster that was randomised, so every row of a site has one arm."""
-    by_site: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(people):
-        if p.site and p.arm is not None:
-            by_site[p.site.casefold()].append(i)
-    out = list(people)
-    for where in by_site.values():
-        arms = {arm for i in where if (arm := people[i].arm) is not None}
-        if len(arms) < 2:
-            continue
-        site = people[where[0]].site
-        rows_by_arm = {
-            arm.value: ", ".join(str(people[i].origin.row) for i in where if people[i].arm is arm)
-            for arm in sorted(arms, key=str)}
-        detail = "; ".join(f"{arm} on rows {rows}" for arm, rows in rows_by_arm.items())
+    mixed = store.rows("SELECT lower(site) FROM participants WHERE site != '' AND arm IS NOT "
+                       "NULL GROUP BY lower(site) HAVING count(DISTINCT arm) > 1")
+    for (key,) in list(mixed):
+        rows = list(store.rows("SELECT site, arm, row FROM participants WHERE lower(site) = ? "
+                               "AND arm IS NOT NULL ORDER BY seq", (key,)))
+        site = rows[0][0]
+        detail = "; ".join(
+            f"{arm} on rows " + ", ".join(str(r[2]) for r in rows if r[1] == arm)
+            for arm in sorted({r[1] for r in rows}))
         problems.append(error(
-            "mixed_cluster", people[where[0]].origin.at(row=None),
+            "mixed_cluster", store.list_origin,
             f"site {site!r} has mixed arms: {detail}",
             "sites are the randomised clusters: every row of a site must have the arm the site "
             "was allocated; correct the rows that differ"))
-        for i in where:
-            out[i] = _with_error(people[i], "mixed_cluster")
-    return out
+        for r in rows:
+            store.add_error("mixed_cluster", row=r[2])
 
 
-def _check_feedback(campaign: Campaign, people: Sequence[Participant],
-                    problems: list[Problem], *, list_read: bool = True,
-                    ) -> tuple[dict[str, Feedback], list[Path], list[Participant]]:
-    """Read the feedback files and match them to ``people``. When the list itself could not be
-    read (``list_read`` false), only the feedback files' own problems are reported: every id
-    would otherwise be reported as missing from the list."""
+def _read_feedback_files(campaign: Campaign, store: Store,
+                         problems: list[Problem]) -> list[Path]:
     files, glob_problems = campaign.feedback_files()
     problems.extend(glob_problems)
-    entries: dict[str, list[Feedback]] = defaultdict(list)
     for path in files:
         table = _read(campaign, path, sheet=campaign.spec.inputs.feedback_sheet,
                       fields=FEEDBACK_FIELDS, required=REQUIRED["feedback"])
-        problems.extend(table.problems)
-        for row in table.rows:
-            pid = row.get("participant_id")
-            if not pid:
-                problems.append(error("feedback_missing_id", row.where("participant_id"),
-                                      "feedback with no participant id",
-                                      "add the participant id so the feedback can be matched"))
-                continue
-            entries[pid].append(Feedback(pid, row.get("feedback_1"), row.get("feedback_2"),
-                                         row.origin))
-    if not list_read:
-        return {}, files, list(people)
+        if not any(p.code == "missing_column" for p in table.problems):
 
-    by_id = {p.participant_id: p for p in people if p.participant_id}
-    # An id on several rows of the list (already a duplicate_id error on each of them) cannot be
-    # matched to one person: its feedback is neither used nor reported against one of the rows.
-    duplicated = {p.participant_id for p in people if "duplicate_id" in p.errors}
-    matched: dict[str, Feedback] = {}
-    extra_errors: dict[str, str] = {}
-    for pid, found in entries.items():
+            def entries(rows: Iterator[Row]) -> Iterator[Feedback]:
+                for row in rows:
+                    pid = row.get("participant_id")
+                    if not pid:
+                        problems.append(error(
+                            "feedback_missing_id", row.where("participant_id"),
+                            "feedback with no participant id",
+                            "add the participant id so the feedback can be matched"))
+                        continue
+                    yield Feedback(pid, row.get("feedback_1"), row.get("feedback_2"),
+                                   row.origin)
+
+            store.add_feedback_rows(entries(table.rows()))
+        problems.extend(table.problems)
+    return files
+
+
+def _match_feedback(store: Store, problems: list[Problem]) -> None:
+    """Match feedback to the list: one entry per treatment participant, nothing else used."""
+    query = store.rows(
+        "SELECT f.pid, f.line1, f.line2, f.file, f.sheet, f.row, p.arm, p.n FROM feedback_rows f "
+        "LEFT JOIN (SELECT pid, max(arm) AS arm, count(*) AS n FROM participants GROUP BY pid) "
+        "p USING (pid) ORDER BY f.pid, f.seq")
+    for pid, group in groupby(query, key=lambda r: r[0]):
+        rows = list(group)
+        found = [Feedback(r[0], r[1], r[2], Origin(r[3], r[4], r[5])) for r in rows]
         first = found[0]
-        if pid in duplicated:
-            continue
-        person = by_id.get(pid)
-        if person is None:
+        arm, n = rows[0][6], rows[0][7]
+        if n is not None and n > 1:
+            continue  # an id on several list rows (duplicate_id): matched to nobody
+        if n is None:
             problems.append(warning("feedback_unknown_id", first.origin,
                                     f"feedback for participant {pid!r}, who is not in the "
                                     "randomised list; it is not used",
                                     "check the id against the randomised list", pid))
             continue
-        if person.arm is Arm.CONTROL:
+        if arm == Arm.CONTROL.value:
             problems.append(warning("feedback_for_control", first.origin,
                                     f"feedback for {pid!r}, a control participant; it is never "
                                     "used", "nothing to do: control participants get no letter",
                                     pid))
             continue
-        texts = {(f.line_1, f.line_2) for f in found}
-        if len(texts) > 1:
+        if len({(f.line_1, f.line_2) for f in found}) > 1:
             places = " and ".join(f.origin.describe() for f in found)
             problems.append(error("conflicting_feedback", first.origin,
                                   f"participant {pid!r} has different feedback in {places}",
                                   "keep one version and delete the other", pid))
-            extra_errors[pid] = "conflicting_feedback"
+            store.add_error("conflicting_feedback", pid=pid)
             continue
         if len(found) > 1:
             problems.append(warning("duplicate_feedback", found[1].origin,
                                     f"the same feedback for {pid!r} appears again (first at "
                                     f"{first.origin.describe()}); it is used once",
                                     "delete the repeat", pid))
-        if person.arm is not Arm.TREATMENT:
+        if arm != Arm.TREATMENT.value:
             continue
         blank = [n for n, text in (("Feedback line 1", first.line_1),
                                    ("Feedback line 2", first.line_2)) if not text]
@@ -312,7 +324,7 @@ def _check_feedback(campaign: Campaign, people: Sequence[Participant],
                                   f"{' and '.join(blank)} blank for participant {pid!r}",
                                   "every treatment participant needs two lines of feedback",
                                   pid))
-            extra_errors[pid] = "blank_feedback"
+            store.add_error("blank_feedback", pid=pid)
             continue
         for text in (first.line_1, first.line_2):
             if any(sign in text for sign in MARKUP_SIGNS):
@@ -321,43 +333,58 @@ def _check_feedback(campaign: Campaign, people: Sequence[Participant],
                                         f"({text[:40]!r}); it is printed literally",
                                         "nothing to do unless it was pasted by mistake", pid))
                 break
-        matched[pid] = first
+        store.accept_feedback(first)
 
-    out = list(people)
-    for i, p in enumerate(people):
-        if p.arm is not Arm.TREATMENT or not p.participant_id or p.participant_id in duplicated:
-            continue
-        if p.participant_id in extra_errors:
-            out[i] = _with_error(p, extra_errors[p.participant_id])
-        elif p.participant_id not in matched:
-            problems.append(error("missing_feedback", p.origin, f"no feedback for treatment "
-                                  f"participant {p.participant_id!r}",
-                                  "ask the team manager for two lines of feedback and add them "
-                                  "to a feedback file", p.participant_id))
-            out[i] = _with_error(p, "missing_feedback")
-    return matched, files, out
+    missing = store.rows(
+        "SELECT row, pid FROM participants WHERE arm = 'treatment' AND pid != '' AND pid NOT IN "
+        "(SELECT pid FROM feedback) AND (',' || errors || ',') NOT LIKE '%,duplicate_id,%' AND "
+        "(',' || errors || ',') NOT LIKE '%,conflicting_feedback,%' AND "
+        "(',' || errors || ',') NOT LIKE '%,blank_feedback,%' ORDER BY seq")
+    for row, pid in list(missing):
+        problems.append(error("missing_feedback", store.list_origin.at(row=row),
+                              f"no feedback for treatment participant {pid!r}",
+                              "ask the team manager for two lines of feedback and add them "
+                              "to a feedback file", pid))
+        store.add_error("missing_feedback", row=row)
+
+
+def _counts(store: Store) -> Counts:
+    one = store.scalar
+    return Counts(
+        participants=one("SELECT count(*) FROM participants"),
+        treatment=one("SELECT count(*) FROM participants WHERE arm = 'treatment'"),
+        control=one("SELECT count(*) FROM participants WHERE arm = 'control'"),
+        feedback_matched=one("SELECT count(*) FROM participants p JOIN feedback f USING (pid) "
+                             "WHERE p.arm = 'treatment'"),
+        treatment_teams=one("SELECT count(DISTINCT team) FROM participants "
+                            "WHERE arm = 'treatment'"),
+        treatment_sites=one("SELECT count(DISTINCT site) FROM participants "
+                            "WHERE arm = 'treatment'"))
 
 
 def check(campaign: Campaign) -> CheckedInputs:
-    """Read and check every input of ``campaign``."""
+    """Read and check every input of ``campaign``. Close the result (or let it be collected)
+    to remove its temporary store."""
     problems: list[Problem] = [*_unknown_mapped_fields(campaign), *check_assets(campaign)]
+    store = Store(campaign)
     path = campaign.participants_file
     table = _read(campaign, path, sheet=campaign.spec.inputs.sheet, fields=LIST_FIELDS,
                   required=REQUIRED[campaign.kind])
+    store.list_origin = table.origin
+    list_read = not any(p.is_error and p.code == "missing_column" for p in table.problems)
+    if list_read:
+        store.add_participants(_participant(row, campaign, problems) for row in table.rows())
     problems.extend(table.problems)
-    people: list[Participant] = []
-    if not any(p.is_error and p.code == "missing_column" for p in table.problems):
-        people = [_participant(row, campaign, problems) for row in table.rows]
-    people = _mark_duplicates(people, problems)
+    list_read = list_read and (store.scalar("SELECT count(*) FROM participants") > 0
+                               or not any(p.is_error for p in table.problems))
+    _mark_duplicates(store, problems)
     files: list[Path] = [path]
-    feedback: dict[str, Feedback] = {}
     if campaign.kind == "letters":
-        list_read = bool(people) or not any(p.is_error for p in table.problems)
-        feedback, fb_files, people = _check_feedback(campaign, people, problems,
-                                                     list_read=list_read)
-        files.extend(fb_files)
+        files += _read_feedback_files(campaign, store, problems)
+        if list_read:
+            _match_feedback(store, problems)
     else:
-        people = _check_clusters(people, problems)
+        _check_clusters(store, problems)
     ordered = sorted(problems, key=lambda p: (p.origin.file != CAMPAIGN_FILE, p.origin.file,
                                               p.origin.sheet or "", p.origin.row or 0))
-    return CheckedInputs(campaign, tuple(people), feedback, tuple(ordered), tuple(files))
+    return CheckedInputs(campaign, store, tuple(ordered), _counts(store), tuple(files))

@@ -196,18 +196,17 @@ def letters_command(
                           "produced. Fix them, or use --skip-invalid to produce the valid "
                           "letters and record the rest.")
             return 1
-        total = len(prepared.merged.jobs)
+        total = prepared.merged.count()
         with Progress(TextColumn("letters"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=True,
                       disable=total < 200) as bar:
             task = bar.add_task("letters", total=total)
             result = run_letters(prepared, out, force=force, skip_invalid=skip_invalid,
                                  progress=lambda n: bar.advance(task, n))
-        pages = sum(p for _, _, p in result.written.bundles)
         console.print(
-            f"[green]Done[/]: {len(result.written.letters)} letters, "
-            f"{len(result.written.bundles)} bundles, {pages} pages, "
-            f"{len(prepared.merged.withheld)} rows withheld, in {result.seconds:.1f} s "
+            f"[green]Done[/]: {result.written.letters} letters, "
+            f"{len(result.written.bundles)} bundles, {result.written.pages} pages, "
+            f"{result.withheld} rows withheld, in {result.seconds:.1f} s "
             f"→ {escape(str(result.out))}")
         return 0
 
@@ -276,13 +275,12 @@ def demo_command(
         run_dir = out / "letters-run"
         prepared = prepare_letters(load_campaign(campaign))
         result = run_letters(prepared, run_dir)
-        pages = sum(p for _, _, p in result.written.bundles)
-        console.print(f"3. letters: {len(result.written.letters)} letters, "
-                      f"{len(result.written.bundles)} bundles, {pages} pages in "
+        console.print(f"3. letters: {result.written.letters} letters, "
+                      f"{len(result.written.bundles)} bundles, {result.written.pages} pages in "
                       f"{result.seconds:.1f} s → {escape(str(run_dir))}")
         proof = run_letters(prepare_letters(load_campaign(campaign), proof=True),
                             out / "letters-proof")
-        console.print(f"4. proofs: {len(proof.written.letters)} watermarked letters and "
+        console.print(f"4. proofs: {proof.written.letters} watermarked letters and "
                       f"{escape(str(out / 'letters-proof' / 'proof' / 'contact-sheet.png'))}")
         results = verify_run(run_dir, participants=campaign / "data" / "randomised.xlsx")
         failed = [r.name for r in results if not r.ok]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from hhp_letters.checks import CheckedInputs
@@ -37,10 +37,50 @@ class Withheld:
     reason: str
 
 
-@dataclass(frozen=True)
+def withheld_reason(p: Participant) -> str | None:
+    """Why this row gets no letter, or None when it gets one."""
+    if p.arm is Arm.CONTROL:
+        return "control_arm"
+    if p.errors:
+        return reason_for(p.errors)
+    return None
+
+
 class Merged:
-    jobs: tuple[LetterJob, ...]
-    withheld: tuple[Withheld, ...]
+    """The letters of a checked campaign, streamed from its store in postage order."""
+
+    def __init__(self, checked: CheckedInputs) -> None:
+        self.checked = checked
+        self._assign_sort_keys()
+
+    def _assign_sort_keys(self) -> None:
+        sort = self.checked.campaign.spec.print.sort
+        store = self.checked.store
+        rows = store.rows("SELECT seq, postcode, team, row FROM participants "
+                          "WHERE arm = 'treatment'")
+        keys = [({"postcode": postcode_key(pc), "team": f"{team}\x00{postcode_key(pc)}",
+                  "none": f"{row or 0:09d}"}[sort], seq) for seq, pc, team, row in rows]
+        store.set_sort_keys(keys)
+
+    def iter_jobs(self) -> Iterator[LetterJob]:
+        return self.checked.store.letter_jobs()
+
+    def count(self) -> int:
+        return self.checked.store.count_letter_jobs()
+
+    def iter_withheld(self) -> Iterator[Withheld]:
+        for p in self.checked.iter_participants():
+            reason = withheld_reason(p)
+            if reason is not None:
+                yield Withheld(p, reason)
+
+    @property
+    def jobs(self) -> tuple[LetterJob, ...]:
+        return tuple(self.iter_jobs())
+
+    @property
+    def withheld(self) -> tuple[Withheld, ...]:
+        return tuple(self.iter_withheld())
 
 
 _PUNCT = re.compile(r"[,.]")
@@ -63,20 +103,4 @@ def address_lines(p: Participant) -> tuple[str, ...]:
 
 
 def merge_letters(checked: CheckedInputs) -> Merged:
-    sort = checked.campaign.spec.print.sort
-    jobs: list[LetterJob] = []
-    withheld: list[Withheld] = []
-    for p in checked.participants:
-        if p.arm is Arm.CONTROL:
-            withheld.append(Withheld(p, "control_arm"))
-            continue
-        if p.errors or p.authority is None or p.participant_id not in checked.feedback:
-            withheld.append(Withheld(p, reason_for(p.errors) if p.errors else "missing_feedback"))
-            continue
-        fb = checked.feedback[p.participant_id]
-        key = {"postcode": postcode_key(p.postcode),
-               "team": f"{p.team}\x00{postcode_key(p.postcode)}",
-               "none": f"{p.origin.row or 0:09d}"}[sort]
-        jobs.append(LetterJob(p.participant_id, p.authority, p.first_name, p.last_name,
-                              address_lines(p), (fb.line_1, fb.line_2), key, p.origin))
-    return Merged(tuple(jobs), tuple(withheld))
+    return Merged(checked)

@@ -9,8 +9,8 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,15 @@ from hhp_letters.audit import (
     write_audit,
     write_sums,
 )
-from hhp_letters.bundle import FileOutput, Written, job_ticket, write_letters
-from hhp_letters.campaign import Campaign
+from hhp_letters.bundle import Written, job_ticket, write_letters
+from hhp_letters.campaign import CAMPAIGN_FILE, Campaign
 from hhp_letters.checks import CheckedInputs, check
 from hhp_letters.errors import ProblemsFound, RunFolderError
-from hhp_letters.merge import Merged, Withheld, merge_letters, reason_for
+from hhp_letters.merge import Merged, merge_letters, withheld_reason
 from hhp_letters.problems import Problem
 from hhp_letters.proof import contact_sheet
 from hhp_letters.render.native import Assets, NativeLetters, load_assets
+from hhp_letters.store import Store
 from hhp_letters.summary import summarise, to_html, to_markdown
 
 Progress = Callable[[int], None]
@@ -53,27 +54,24 @@ class Prepared:
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.is_error)
 
+    def close(self) -> None:
+        self.checked.close()
+
 
 def prepare_letters(campaign: Campaign, *, proof: bool = False) -> Prepared:
+    """Check the campaign and lay out every letter (without drawing it)."""
     checked = check(campaign)
     merged = merge_letters(checked)
-    if any(p.is_error and p.origin.file == "campaign.toml" for p in checked.problems):
+    if any(p.is_error and p.origin.file == CAMPAIGN_FILE for p in checked.problems):
         return Prepared(checked, merged, checked.problems, None, None)
     assets = load_assets(campaign)
     backend = NativeLetters(campaign, assets, proof=proof)
-    fit = backend.check(merged.jobs)
-    fit = [*backend.design_problems(), *fit]
-    if fit:
-        failed = {p.participant_id: p.code for p in fit if p.participant_id}
-        jobs = tuple(j for j in merged.jobs if j.participant_id not in failed)
-        extra = tuple(
-            Withheld(p, reason_for((failed[p.participant_id],)))
-            for p in checked.participants
-            if p.participant_id in failed and p.participant_id in
-            {j.participant_id for j in merged.jobs})
-        merged = replace(merged, jobs=jobs, withheld=merged.withheld + extra)
+    fit = [*backend.design_problems(), *backend.check(merged.iter_jobs())]
+    for problem in fit:
+        if problem.participant_id:
+            checked.store.add_error(problem.code, pid=problem.participant_id)
     problems = tuple(sorted([*checked.problems, *fit],
-                            key=lambda p: (p.origin.file != "campaign.toml", p.origin.file,
+                            key=lambda p: (p.origin.file != CAMPAIGN_FILE, p.origin.file,
                                            p.origin.row or 0)))
     return Prepared(checked, merged, problems, backend, assets)
 
@@ -81,9 +79,9 @@ def prepare_letters(campaign: Campaign, *, proof: bool = False) -> Prepared:
 @dataclass(frozen=True)
 class RunResult:
     out: Path
-    prepared: Prepared
     written: Written
-    files: tuple[FileOutput, ...]
+    withheld: int
+    head: str
     seconds: float
 
 
@@ -106,6 +104,9 @@ def run_letters(prepared: Prepared, out: Path, *, force: bool = False,
         raise RunFolderError(f"{out} already exists",
                              hint="choose a new --out folder, or add --force to replace it")
     options = {"force": force, "skip_invalid": skip_invalid, "proof": prepared.backend.proof}
+    store = prepared.checked.store
+    store.conn.execute("DELETE FROM outputs")
+    store.conn.execute("DELETE FROM files")
     staging = _staging(out)
     if staging.exists():
         shutil.rmtree(staging)
@@ -113,35 +114,39 @@ def run_letters(prepared: Prepared, out: Path, *, force: bool = False,
     try:
         backend = prepared.backend
         backend.prepare()
-        written = write_letters(backend, prepared.merged.jobs, staging, progress=progress)
-        files = list(written.files)
+        written = write_letters(backend, prepared.merged.iter_jobs(), staging, store,
+                                progress=progress)
         if backend.proof:
-            sheet = contact_sheet(staging, written.letters, "proof/contact-sheet.png")
+            letters = ((path.split("/")[2], pid, path) for pid, path in store.rows(
+                "SELECT pid, path FROM outputs ORDER BY bundle, first_page"))
+            sheet = contact_sheet(staging, letters, "proof/contact-sheet.png")
             if sheet is not None:
-                files.append(sheet)
+                store.add_file("proof/contact-sheet.png", sheet[0], sheet[1], "contact_sheet")
         else:
-            files.append(_write_text(staging, "job-ticket.txt",
-                                     job_ticket(backend.campaign, written), "job_ticket"))
-        log = write_audit(staging, run=_run_record(prepared, options), inputs=_inputs(prepared),
-                          allocations=_allocations(prepared, written),
-                          files=[(f.path, f.sha256, f.size, f.kind) for f in files], clock=clock)
-        summary = summarise(_allocations(prepared, written), head=log.head,
+            _write_text(staging, "job-ticket.txt", job_ticket(backend.campaign, written),
+                        "job_ticket", store)
+        rows = prepared.checked.counts.participants
+        head = write_audit(staging, run=_run_record(prepared, options),
+                           inputs=_inputs(prepared), allocations=_allocations(prepared),
+                           files=store.files(), rows=rows, clock=clock)
+        summary = summarise(_allocations(prepared), head=head,
                             title=backend.campaign.spec.campaign.name, kind="letters")
         atomic_write_text(staging / "summary.md", to_markdown(summary))
         atomic_write_text(staging / "summary.html", to_html(summary))
-        write_sums(staging, {f.path: f.sha256 for f in files})
+        write_sums(staging, {path: sha for path, sha, _, _ in store.files()})
         _swap_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return RunResult(out, prepared, written, tuple(files), time.perf_counter() - start)
+    withheld = rows - written.letters
+    return RunResult(out, written, withheld, head, time.perf_counter() - start)
 
 
-def _write_text(root: Path, rel: str, text: str, kind: str) -> FileOutput:
+def _write_text(root: Path, rel: str, text: str, kind: str, store: Store) -> None:
     data = text.encode("utf-8")
     (root / rel).parent.mkdir(parents=True, exist_ok=True)
     (root / rel).write_bytes(data)
-    return FileOutput(rel, hashlib.sha256(data).hexdigest(), kind, len(data))
+    store.add_file(rel, hashlib.sha256(data).hexdigest(), len(data), kind)
 
 
 def _run_record(prepared: Prepared, options: dict[str, bool]) -> dict[str, Any]:
@@ -170,29 +175,27 @@ def _inputs(prepared: Prepared) -> list[InputFile]:
     return files
 
 
-def _allocations(prepared: Prepared, written: Written) -> list[Allocation]:
-    """One record per row of the randomised list, in list order."""
-    produced = {letter.participant_id: letter for letter in written.letters}
-    jobs = {job.participant_id: job for job in prepared.merged.jobs}
-    reasons = {w.participant.origin.row: w.reason for w in prepared.merged.withheld}
-    out = []
-    for p in prepared.checked.participants:
+def _allocations(prepared: Prepared) -> Iterator[Allocation]:
+    """One record per row of the randomised list, in list order, streamed from the store."""
+    store = prepared.checked.store
+    for p in prepared.checked.iter_participants():
         arm = p.arm.value if p.arm else None
         code = p.authority.code if p.authority else None
-        letter = produced.get(p.participant_id)
-        if letter is not None and p.origin.row not in reasons:
-            job = jobs[p.participant_id]
-            out.append(Allocation(
-                p.origin.row, p.participant_id, arm, code, "produced", None, letter.path,
-                letter.sha256, letter.bundle, (letter.first_page,
-                                               letter.first_page + letter.pages - 1),
-                job.authority.signatory.name, text_digest(p.participant_id, p.first_name),
-                (text_digest(p.participant_id, job.feedback[0]),
-                 text_digest(p.participant_id, job.feedback[1]))))
-        else:
-            out.append(Allocation(p.origin.row, p.participant_id, arm, code, "withheld",
-                                  reasons.get(p.origin.row, "not_produced")))
-    return out
+        reason = withheld_reason(p)
+        output = store.output_for(p.participant_id) if reason is None else None
+        if output is None:
+            yield Allocation(p.origin.row, p.participant_id, arm, code, "withheld",
+                             reason or "not_produced")
+            continue
+        path, sha, bundle, first, pages = output
+        feedback = store.feedback_for(p.participant_id)
+        assert feedback is not None and p.authority is not None
+        yield Allocation(
+            p.origin.row, p.participant_id, arm, code, "produced", None, path, sha, bundle,
+            (first, first + pages - 1), p.authority.signatory.name,
+            text_digest(p.participant_id, p.first_name),
+            (text_digest(p.participant_id, feedback.line_1),
+             text_digest(p.participant_id, feedback.line_2)))
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw
-
-from hhp_letters.bundle import FileOutput, LetterOutput
 
 PER_AUTHORITY = 4
 THUMB_WIDTH = 300  # pixels; an A4 page at ~36 dpi
@@ -29,16 +27,18 @@ def _thumbnail(pdf: Path) -> Image.Image:
     return image
 
 
-def contact_sheet(root: Path, letters: Sequence[LetterOutput], rel: str) -> FileOutput | None:
-    """Thumbnails of the first few letters of each authority, one row per authority."""
-    rows: dict[str, list[LetterOutput]] = {}
+def contact_sheet(root: Path, letters: Iterable[tuple[str, str, str]],
+                  rel: str) -> tuple[str, int] | None:
+    """Thumbnails of the first few letters of each authority, one row per authority.
+    ``letters``: (authority, participant id, path) in bundle order. Returns (sha256, bytes)."""
+    rows: dict[str, list[tuple[str, str, str]]] = {}
     for letter in letters:
-        chosen = rows.setdefault(letter.authority, [])
+        chosen = rows.setdefault(letter[0], [])
         if len(chosen) < PER_AUTHORITY:
             chosen.append(letter)
     if not rows:
         return None
-    thumbs = {code: [_thumbnail(root / item.path) for item in items]
+    thumbs = {code: [_thumbnail(root / item[2]) for item in items]
               for code, items in rows.items()}
     height = max(t.height for ts in thumbs.values() for t in ts)
     label = 22
@@ -49,7 +49,7 @@ def contact_sheet(root: Path, letters: Sequence[LetterOutput], rel: str) -> File
     for code, images in thumbs.items():
         for i, (thumb, item) in enumerate(zip(images, rows[code], strict=True)):
             x = GAP + i * (THUMB_WIDTH + GAP)
-            draw.text((x, y), f"{code}  {item.participant_id}", fill="black")
+            draw.text((x, y), f"{code}  {item[1]}", fill="black")
             sheet.paste(thumb, (x, y + label))
             draw.rectangle((x - 1, y + label - 1, x + thumb.width, y + label + thumb.height),
                            outline="#999999")
@@ -58,4 +58,4 @@ def contact_sheet(root: Path, letters: Sequence[LetterOutput], rel: str) -> File
     sheet.save(buf, format="PNG", optimize=False)
     data = buf.getvalue()
     (root / rel).write_bytes(data)
-    return FileOutput(rel, hashlib.sha256(data).hexdigest(), "contact_sheet", len(data))
+    return hashlib.sha256(data).hexdigest(), len(data)

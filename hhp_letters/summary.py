@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hhp_letters.audit import Allocation
@@ -55,27 +55,42 @@ class Summary:
             assert a.produced + sum(a.withheld.values()) == a.allocated, a
 
 
-def summarise(allocations: Sequence[Allocation], *, title: str, kind: str, head: str) -> Summary:
-    arms: dict[str, list[Allocation]] = defaultdict(list)
-    for a in allocations:
-        arms[a.arm or "unknown"].append(a)
-    flows = []
-    for arm in sorted(arms, key=lambda x: {"treatment": 0, "control": 1}.get(x, 2)):
-        rows = arms[arm]
-        withheld = Counter(a.reason or "unknown" for a in rows if a.status == "withheld")
-        clusters = {a.cluster for a in rows if a.cluster}
-        produced_clusters = {a.cluster for a in rows if a.cluster and a.status == "produced"}
-        people = sum(1 for a in rows if a.cluster in produced_clusters)
-        flows.append(ArmFlow(arm, len(rows), sum(1 for a in rows if a.status == "produced"),
-                             withheld, len(clusters), len(produced_clusters), people))
+def summarise(allocations: Iterable[Allocation], *, title: str, kind: str,
+              head: str) -> Summary:
+    """One pass over the allocations (they may be streamed)."""
+    allocated: Counter[str] = Counter()
+    produced: Counter[str] = Counter()
+    withheld: dict[str, Counter[str]] = defaultdict(Counter)
+    clusters: dict[str, set[str]] = defaultdict(set)
+    produced_clusters: dict[str, set[str]] = defaultdict(set)
+    people_in: dict[tuple[str, str], int] = defaultdict(int)  # (arm, cluster) -> people
     table: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    total = 0
     for a in allocations:
-        cell = table[(a.authority or "?", a.arm or "unknown")]
+        total += 1
+        arm = a.arm or "unknown"
+        allocated[arm] += 1
+        if a.status == "produced":
+            produced[arm] += 1
+        else:
+            withheld[arm][a.reason or "unknown"] += 1
+        if a.cluster:
+            clusters[arm].add(a.cluster)
+            people_in[(arm, a.cluster)] += 1
+            if a.status == "produced":
+                produced_clusters[arm].add(a.cluster)
+        cell = table[(a.authority or "?", arm)]
         cell[0] += 1
         cell[1 if a.status == "produced" else 2] += 1
-    by_auth = tuple((code, arm, *vals) for (code, arm), vals in sorted(table.items()))
-    summary = Summary(title, kind, head, tuple(flows), by_auth,  # type: ignore[arg-type]
-                      len(allocations), "note" if kind == "notes" else "letter")
+    flows = tuple(
+        ArmFlow(arm, allocated[arm], produced[arm], withheld[arm], len(clusters[arm]),
+                len(produced_clusters[arm]),
+                sum(people_in[(arm, c)] for c in produced_clusters[arm]))
+        for arm in sorted(allocated, key=lambda x: {"treatment": 0, "control": 1}.get(x, 2)))
+    by_auth = tuple((code, arm, vals[0], vals[1], vals[2])
+                    for (code, arm), vals in sorted(table.items()))
+    summary = Summary(title, kind, head, flows, by_auth, total,
+                      "note" if kind == "notes" else "letter")
     summary.check()
     return summary
 

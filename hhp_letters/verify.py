@@ -265,12 +265,9 @@ def check_participants(audit: AuditRecords, path: Path) -> tuple[Result, dict[st
     table = read_table(path, shown=path.name, sheet=spec.get("sheet"), fields=LIST_FIELDS,
                        required=("participant_id", "arm"),
                        explicit_columns=spec.get("columns") or {})
-    for problem in table.problems:
-        if problem.is_error:
-            result.fail(f"{path.name}: {problem.message}")
     by_row = {a.get("row"): a for a in audit.of("allocation")}
     seen: set[object] = set()
-    for row in table.rows:
+    for row in table.rows():
         number = row.origin.row
         seen.add(number)
         a = by_row.get(number)
@@ -289,6 +286,9 @@ def check_participants(audit: AuditRecords, path: Path) -> tuple[Result, dict[st
                         f"{arm.value if arm else row.get('arm')!r} but the audit has "
                         f"{a.get('arm')!r}")
         result.checked += 1
+    for problem in table.problems:
+        if problem.is_error:
+            result.fail(f"{path.name}: {problem.message}")
     for number in sorted(set(by_row) - seen, key=lambda r: r or 0):
         result.fail(f"audit allocation for row {number} has no row in {path.name}")
     return result, names
@@ -318,9 +318,9 @@ def check_rerender(run: Path, audit: AuditRecords) -> Result:
     options = rec.get("options") or {}
     prepared = prepare_letters(campaign, proof=bool(options.get("proof")))
     with tempfile.TemporaryDirectory(prefix="hhp-rerender-") as tmp:
-        again = run_letters(prepared, Path(tmp) / "run",
-                            skip_invalid=bool(options.get("skip_invalid")))
-        fresh = {f.path: f.sha256 for f in again.files}
+        run_letters(prepared, Path(tmp) / "run", skip_invalid=bool(options.get("skip_invalid")))
+        fresh = {path: sha for path, sha, _, _ in prepared.checked.store.files()}
+        prepared.close()
     for r in audit.of("file"):
         if r.get("kind") not in ("letter", "bundle", "manifest", "job_ticket"):
             continue

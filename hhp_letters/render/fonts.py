@@ -46,7 +46,7 @@ class Face:
             widths = self._widths
             default = self.ttf.defaultWidth
             units = sum(widths.get(ord(c), default) for c in text)
-            if len(self._word_cache) < 200_000:
+            if len(self._word_cache) < 50_000:  # bounded: memory stays flat
                 self._word_cache[text] = units
         return units * size / 1000.0
 

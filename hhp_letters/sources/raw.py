@@ -21,6 +21,7 @@ class RawSheet:
     # Given blank cells (row, 0-based column), return those that hold a formula with no saved value.
     formulas_at: Callable[[set[tuple[int, int]]], Mapping[tuple[int, int], str]] = field(
         default=lambda cells: {})
+    has_formulas: bool = False  # worth looking for formulas behind blank cells
 
 
 def cell_text(value: object) -> str:

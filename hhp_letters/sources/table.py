@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from hhp_letters.fields import MULTILINE, alias_index, display_name, normalise_header
@@ -38,12 +38,21 @@ class Row:
         return cell.origin if cell is not None else self.origin
 
 
-@dataclass(frozen=True)
 class Table:
-    origin: Origin  # file and sheet
-    columns: Mapping[str, str] = field(default_factory=dict)  # field -> "Header (C)"
-    rows: tuple[Row, ...] = ()
-    problems: tuple[Problem, ...] = ()
+    """One sheet's header mapping and its rows, streamed: ``rows()`` can be iterated once, and
+    problems found in the rows join ``problems`` as they are read (so a list of any length
+    needs memory for one row at a time)."""
+
+    def __init__(self, origin: Origin, columns: Mapping[str, str] | None = None,
+                 problems: Iterable[Problem] = (), rows: Iterator[Row] | None = None) -> None:
+        self.origin = origin  # file and sheet
+        self.columns = dict(columns or {})  # field -> "Header (C)"
+        self.problems = list(problems)
+        self._rows = rows
+
+    def rows(self) -> Iterator[Row]:
+        rows, self._rows = self._rows, None
+        return rows if rows is not None else iter(())
 
 
 def _clean(text: str, multiline: bool) -> str:
@@ -149,12 +158,23 @@ def build_table(raw: RawSheet, fields: tuple[str, ...], required: tuple[str, ...
                                   f"merged cells {ref}: only the first cell holds a value",
                                   "unmerge the cells and fill the value into every row"))
 
-    rows: list[Row] = []
-    blanks: dict[tuple[int, int], tuple[int, str]] = {}  # blank mapped cells, to look for formulas
+    table = Table(where, {f: labels[c] for f, c in columns.items()}, problems)
+    table._rows = _data_rows(raw, table, header_row, header, columns, labels,
+                             ((n, v) for n, v in head if n > header_row), rows_iter)
+    return table
+
+
+def _data_rows(raw: RawSheet, table: Table, header_row: int, header: list[str],
+               columns: Mapping[str, int], labels: Mapping[int, str],
+               head: Iterator[tuple[int, list[str]]],
+               rest: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+    """Yield data rows; row-level problems are appended to ``table.problems`` as found."""
+    where = table.origin
+    problems = table.problems
+    blanks: set[tuple[int, int]] = set()  # blank mapped cells, to look for uncached formulas
     unlabelled_data: set[int] = set()
     try:
-        remaining = ((n, v) for n, v in head if n > header_row)
-        for number, values in itertools.chain(remaining, rows_iter):
+        for number, values in itertools.chain(head, rest):
             if not any(v.strip() for v in values):
                 continue
             cells: dict[str, Cell] = {}
@@ -173,18 +193,22 @@ def build_table(raw: RawSheet, fields: tuple[str, ...], required: tuple[str, ...
                                           f"(at most {MAX_CELL_CHARS:,})",
                                           "shorten it; this is probably pasted by mistake"))
                     value = ""
-                elif not value:
-                    blanks[(number, col)] = (number, name)
+                elif not value and raw.has_formulas:
+                    blanks.add((number, col))
                 cells[name] = Cell(value, origin)
             for col, text in enumerate(values):
                 if text.strip() and (col >= len(header) or not header[col].strip()):
                     unlabelled_data.add(col)
-            rows.append(Row(where.at(row=number), cells))
+            yield Row(where.at(row=number), cells)
     except csv.Error as exc:
         problems.append(error("csv_malformed", where, f"the file is not valid CSV: {exc}",
                               "save it again from Excel as CSV UTF-8"))
+    except Exception as exc:  # a damaged workbook can fail while streaming rows
+        problems.append(error(
+            "xlsx_corrupt", Origin(where.file), f"the workbook could not be read to the end "
+            f"({exc})", "open it in Excel and save a fresh copy, or export it as CSV UTF-8"))
 
-    for (number, col), formula in sorted(raw.formulas_at(set(blanks)).items()):
+    for (number, col), formula in sorted(raw.formulas_at(blanks).items()):
         problems.append(error(
             "formula_not_cached", where.at(row=number, column=labels[col]),
             f"the cell holds a formula ({formula[:60]}) with no saved value",
@@ -195,7 +219,6 @@ def build_table(raw: RawSheet, fields: tuple[str, ...], required: tuple[str, ...
             "unlabelled_column", where.at(row=header_row, column=column_letter(col)),
             f"column {column_letter(col)} has values but no header; it is ignored",
             "give it a header if it should be used (a merged header cell looks like this)"))
-    return Table(where, {f: labels[c] for f, c in columns.items()}, tuple(rows), tuple(problems))
 
 
 SUPPORTED = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "text", ".tsv": "text", ".txt": "text"}

@@ -16,6 +16,7 @@ from hhp_letters.problems import Origin, Problem, error
 from hhp_letters.sources.raw import RawSheet, cell_text
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 
 
@@ -100,10 +101,26 @@ def read_xlsx(path: Path, sheet: str | None, shown: str) -> RawSheet | Problem:
             book.close()
         return found
 
-    merged: tuple[str, ...] = ()
+    merged, has_formulas = _scan(path, worksheet_path)
+    return RawSheet(shown, name, rows, merged, formulas_at, has_formulas)
+
+
+def _scan(path: Path, member: str) -> tuple[tuple[str, ...], bool]:
+    """Merged ranges, and whether any cell holds a formula, from the sheet's XML, read in
+    chunks so a large sheet never sits in memory whole."""
+    merged: list[str] = []
+    formulas = False
+    tail = b""
     try:
-        with zipfile.ZipFile(path) as zf:
-            merged = tuple(m.decode() for m in _MERGE.findall(zf.read(worksheet_path)))
+        with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
+            while chunk := fh.read(1 << 20):
+                text = tail + chunk
+                formulas = formulas or _FORMULA.search(text) is not None
+                cut = max(0, len(text) - 256)  # keep a tail so a tag split by a chunk is seen
+                merged += [m.group(1).decode() for m in _MERGE.finditer(text)
+                           if m.start() < cut]
+                tail = text[cut:]
+            merged += [m.group(1).decode() for m in _MERGE.finditer(tail)]
     except (KeyError, zipfile.BadZipFile, OSError):
-        merged = ()
-    return RawSheet(shown, name, rows, merged, formulas_at)
+        return (), True
+    return tuple(dict.fromkeys(merged)), formulas
