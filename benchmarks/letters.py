@@ -109,7 +109,7 @@ FLOOR = textwrap.dedent("""
         d = backend.designs[a.code]
         lb = d.logo_box
         c.drawImage(str(camp.resolve(a.logo)), lb.x0, PAGE_H - lb.y1, lb.width, lb.height)
-        for line in (*d.header_lines, d.date_line, *plan.lines):
+        for line in (*d.header_lines, *plan.lines):
             c.setFont("floor-" + line.face, line.size)
             c.drawString(line.x, PAGE_H - line.baseline, line.text)
         s = plan.signature

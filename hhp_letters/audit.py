@@ -31,6 +31,8 @@ GENESIS = "0" * 64
 AUDIT_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
 SUMS_FILE = "SHA256SUMS"
+# written after the audit's file records, so they are covered by SHA256SUMS only
+META_FILES = (AUDIT_FILE, HEAD_FILE, "summary.md", "summary.html")
 Clock = Callable[[], dt.datetime]
 
 
@@ -109,6 +111,7 @@ class Allocation:
     feedback_sha256: tuple[str, str] | None = None
     cluster: str | None = None
     team: str | None = None
+    manager_first_name_sha256: str | None = None
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -121,6 +124,7 @@ class Allocation:
         if self.cluster is not None or self.team is not None:
             out["cluster"] = self.cluster
             out["team"] = self.team
+            out["manager_first_name_sha256"] = self.manager_first_name_sha256
         return out
 
 
@@ -161,12 +165,13 @@ def write_audit(folder: Path, *, run: Mapping[str, Any], inputs: Sequence[InputF
     return log.head
 
 
-def write_sums(folder: Path, known: Mapping[str, str]) -> None:
-    """SHA256SUMS over every other file in the run folder (``sha256sum -c`` format).
-    ``known`` maps relative paths to digests computed while writing, to avoid reading again."""
-    lines = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        if rel != SUMS_FILE:
-            lines.append(f"{known.get(rel) or file_sha256(path)}  {rel}\n")
-    atomic_write_text(folder / SUMS_FILE, "".join(lines))
+def write_sums(folder: Path, recorded: Iterable[tuple[str, str]]) -> None:
+    """SHA256SUMS (``sha256sum -c`` format) over every other file in the run folder:
+    ``recorded`` (relative path, digest) are the files the run logged as it wrote them,
+    streamed from the store; the audit and summary files are hashed here."""
+    with atomic_open(folder / SUMS_FILE) as out:
+        for rel, digest in recorded:
+            out.write(f"{digest}  {rel}\n".encode())
+        for name in META_FILES:
+            if (folder / name).is_file():
+                out.write(f"{file_sha256(folder / name)}  {name}\n".encode())

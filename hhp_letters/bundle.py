@@ -12,9 +12,7 @@ from itertools import groupby
 from pathlib import Path
 
 from hhp_letters.campaign import Campaign
-from hhp_letters.model import LetterJob
-from hhp_letters.render.letter import PAGE_H, PAGE_W
-from hhp_letters.render.native import NativeLetters
+from hhp_letters.render.native import Job, NativeBackend
 from hhp_letters.render.pdf import DocumentWriter
 from hhp_letters.store import Store
 
@@ -44,11 +42,7 @@ class Written:
         return sum(b.pages for b in self.bundles)
 
 
-def safe_name(participant_id: str) -> str:
-    return participant_id.replace("/", "_").replace("\\", "_")
-
-
-def write_letters(backend: NativeLetters, jobs: Iterable[LetterJob], root: Path, store: Store,
+def write_letters(backend: NativeBackend, jobs: Iterable[Job], root: Path, store: Store,
                   *, progress: Progress | None = None) -> Written:
     """Render ``jobs`` (grouped by authority, in postage order) into ``root``, the staging run
     folder: each letter once into its own file and once into its bundle, at most
@@ -58,7 +52,7 @@ def write_letters(backend: NativeLetters, jobs: Iterable[LetterJob], root: Path,
     bundles: list[Bundle] = []
     count = 0
     for code, group in groupby(jobs, key=lambda j: j.authority.code):
-        letter_dir = root / f"{prefix}letters" / code
+        letter_dir = root / f"{prefix}{backend.kind}" / code
         letter_dir.mkdir(parents=True, exist_ok=True)
         size = opts.max_letters_per_bundle
         for n, chunk in enumerate(_chunks(group, size), start=1):
@@ -69,8 +63,8 @@ def write_letters(backend: NativeLetters, jobs: Iterable[LetterJob], root: Path,
     return Written(count, tuple(bundles))
 
 
-def _chunks(jobs: Iterable[LetterJob], size: int) -> Iterator[list[LetterJob]]:
-    chunk: list[LetterJob] = []
+def _chunks(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
+    chunk: list[Job] = []
     for job in jobs:
         chunk.append(job)
         if len(chunk) == size:
@@ -80,7 +74,7 @@ def _chunks(jobs: Iterable[LetterJob], size: int) -> Iterator[list[LetterJob]]:
         yield chunk
 
 
-def _write_bundle(backend: NativeLetters, chunk: Sequence[LetterJob], root: Path, store: Store,
+def _write_bundle(backend: NativeBackend, chunk: Sequence[Job], root: Path, store: Store,
                   name: str, prefix: str, duplex: bool, progress: Progress | None) -> Bundle:
     authority = chunk[0].authority
     shared = backend.shared(authority)
@@ -89,15 +83,14 @@ def _write_bundle(backend: NativeLetters, chunk: Sequence[LetterJob], root: Path
     bundle_path.parent.mkdir(parents=True, exist_ok=True)
     manifest: list[tuple[object, ...]] = []
     with bundle_path.open("wb") as fh:
-        doc = DocumentWriter(fh, shared, (PAGE_W, PAGE_H))
+        doc = DocumentWriter(fh, shared, backend.page_size)
         for seq, job in enumerate(chunk, start=1):
             page = backend.page(job)
             single = io.BytesIO()
-            one = DocumentWriter(single, shared, (PAGE_W, PAGE_H))
+            one = DocumentWriter(single, shared, backend.page_size)
             one.add_page(page)
-            sha = one.finish(backend.info(f"Letter {job.participant_id}", authority,
-                                          f"participant {job.participant_id}"))
-            rel = f"{prefix}letters/{authority.code}/{safe_name(job.participant_id)}.pdf"
+            sha = one.finish(backend.info(job.title, authority, f"hhp-letters {backend.kind}"))
+            rel = f"{prefix}{backend.kind}/{authority.code}/{job.stem}.pdf"
             data = single.getvalue()
             (root / rel).write_bytes(data)
             store.add_file(rel, sha, len(data), "letter")
@@ -106,12 +99,13 @@ def _write_bundle(backend: NativeLetters, chunk: Sequence[LetterJob], root: Path
             if duplex:
                 doc.add_page(None)
             pages = doc.page_count - first + 1
-            store.add_output(job.participant_id, rel, sha, name, first, pages)
+            store.add_output(job.key, rel, sha, name, first, pages)
             manifest.append((seq, first, pages, (pages + 1) // 2 if duplex else pages,
-                             job.sort_key.replace("\x00", " "), job.address_lines[-1]))
+                             job.sort_key.replace("\x00", " "), job.postcode))
             if progress is not None:
                 progress(1)
-        sha = doc.finish(backend.info(f"Bundle {name}", authority, f"{len(chunk)} letters"))
+        sha = doc.finish(backend.info(f"Bundle {name}", authority,
+                                      f"{len(chunk)} {backend.kind}"))
         total = doc.page_count
     store.add_file(bundle_rel, sha, bundle_path.stat().st_size, "bundle")
     manifest_rel = f"{prefix}bundles/{name}.csv"
@@ -134,29 +128,40 @@ def job_ticket(campaign: Campaign, written: Written) -> str:
     """What the print shop needs to know, in plain text."""
     opts = campaign.spec.print
     env = opts.envelope
+    notes = campaign.kind == "notes"
+    item = "notes" if notes else "letters"
     pages = written.pages
     sheets = pages // 2 if opts.duplex else pages
     lines = [
         f"JOB TICKET  {campaign.spec.campaign.name}",
         "",
-        f"Letters:        {written.letters}",
+        f"{item.capitalize() + ':':<16}{written.letters}",
         f"Bundles:        {len(written.bundles)}",
         f"Pages:          {pages}",
         f"Sheets:         {sheets}",
-        "Paper:          A4 (210 x 297 mm), white, no bleed; trim = media",
-        "Printing:       " + ("duplex (every letter starts on a front page)" if opts.duplex
-                                 else "simplex"),
-        "Colour:         text K100; logo in CMYK",
-        f"Envelope:       {env.name} {env.width:g} x {env.height:g} mm, window "
-        f"{env.window_width:g} x {env.window_height:g} mm at {env.window_left:g} mm from left, "
-        f"{env.window_bottom:g} mm from bottom",
-        "Fold:           " + ("Z-fold in thirds" if env.fold == "thirds" else "in half")
-        + ", address panel out",
-        "Sheets/envelope: 1",
-        f"Order:          {opts.sort} (within each bundle, as the manifest lists)",
-        "",
-        "Bundles (name, letters, pages, SHA-256):",
     ]
+    if notes:
+        paper = ("A5 landscape card (210 x 148 mm)" if campaign.spec.notes.page == "A5-landscape"
+                 else "A4 (210 x 297 mm)")
+        lines += [f"Paper:          {paper}, white, no bleed; trim = media",
+                  "Printing:       simplex",
+                  "Colour:         text K100; logo in CMYK",
+                  "Finishing:      laminate; no envelope (one note per coffee machine)",
+                  "Order:          by site, then team (as the manifest lists)"]
+    else:
+        lines += [
+            "Paper:          A4 (210 x 297 mm), white, no bleed; trim = media",
+            "Printing:       " + ("duplex (every letter starts on a front page)" if opts.duplex
+                                     else "simplex"),
+            "Colour:         text K100; logo in CMYK",
+            f"Envelope:       {env.name} {env.width:g} x {env.height:g} mm, window "
+            f"{env.window_width:g} x {env.window_height:g} mm at {env.window_left:g} mm from "
+            f"left, {env.window_bottom:g} mm from bottom",
+            "Fold:           " + ("Z-fold in thirds" if env.fold == "thirds" else "in half")
+            + ", address panel out",
+            "Sheets/envelope: 1",
+            f"Order:          {opts.sort} (within each bundle, as the manifest lists)"]
+    lines += ["", f"Bundles (name, {item}, pages, SHA-256):"]
     for b in written.bundles:
-        lines.append(f"  {b.name}.pdf  {b.letters:>6} letters  {b.pages:>6} pages  {b.sha256}")
+        lines.append(f"  {b.name}.pdf  {b.letters:>6} {item}  {b.pages:>6} pages  {b.sha256}")
     return "\n".join(lines) + "\n"

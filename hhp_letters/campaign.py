@@ -136,6 +136,8 @@ class LettersOptions(_Model):
 
 class NotesOptions(_Model):
     page: Literal["A5-landscape", "A4"] = "A5-landscape"
+    # a Jinja2 text template for the note; default: the built-in templates/note.j2
+    body: str | None = None
 
 
 class CampaignFile(_Model):

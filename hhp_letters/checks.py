@@ -252,6 +252,31 @@ def _check_clusters(store: Store, problems: list[Problem]) -> None:
             store.add_error("mixed_cluster", row=r[2])
 
 
+def _check_teams(store: Store, problems: list[Problem]) -> None:
+    """Notes: a team gets one note, so its rows must agree on the site and the manager."""
+    bad = store.rows(
+        "SELECT authority, lower(team) FROM participants WHERE team != '' AND authority IS NOT "
+        "NULL GROUP BY authority, lower(team) HAVING count(DISTINCT NULLIF(lower(site), '')) > 1 "
+        "OR count(DISTINCT NULLIF(lower(manager), '')) > 1")
+    for code, key in list(bad):
+        rows = list(store.rows("SELECT team, site, manager, row FROM participants WHERE "
+                               "authority = ? AND lower(team) = ? ORDER BY seq", (code, key)))
+        parts = []
+        for label, index in (("site", 1), ("manager", 2)):
+            values = sorted({r[index] for r in rows if r[index]}, key=str.lower)
+            if len({v.lower() for v in values}) > 1:
+                parts.append(f"{label}s " + "; ".join(
+                    f"{v!r} on rows " + ", ".join(str(r[3]) for r in rows if r[index] == v)
+                    for v in values))
+        problems.append(error(
+            "inconsistent_team", store.list_origin,
+            f"team {rows[0][0]!r} ({code}) has different " + " and ".join(parts),
+            "a team gets one note: give all its rows the same site and manager, or name the "
+            "teams differently"))
+        for r in rows:
+            store.add_error("inconsistent_team", row=r[3])
+
+
 def _read_feedback_files(campaign: Campaign, store: Store,
                          problems: list[Problem]) -> list[Path]:
     files, glob_problems = campaign.feedback_files()
@@ -385,6 +410,7 @@ def check(campaign: Campaign) -> CheckedInputs:
             _match_feedback(store, problems)
     else:
         _check_clusters(store, problems)
+        _check_teams(store, problems)
     ordered = sorted(problems, key=lambda p: (p.origin.file != CAMPAIGN_FILE, p.origin.file,
                                               p.origin.sheet or "", p.origin.row or 0))
     return CheckedInputs(campaign, store, tuple(ordered), _counts(store), tuple(files))

@@ -19,9 +19,8 @@ from rich.table import Table
 
 from hhp_letters import __version__
 from hhp_letters.campaign import Kind, load_campaign
-from hhp_letters.checks import CheckedInputs, check
-from hhp_letters.errors import CampaignError, HhpError, RunFolderError
-from hhp_letters.pipeline import prepare_letters, run_letters
+from hhp_letters.errors import CampaignError, HhpError, RunFolderError, UsageError
+from hhp_letters.pipeline import Prepared, prepare, run
 from hhp_letters.problems import Problem, write_problems_csv
 from hhp_letters.scaffold import init_campaign
 from hhp_letters.verify import MAX_DETAILS, verify_run
@@ -112,14 +111,14 @@ def show_problems(console: Console, problems: Sequence[Problem]) -> None:
         console.print(table)
 
 
-def _report(console: Console, checked: CheckedInputs, csv_path: Path) -> int:
-    if checked.problems:
-        show_problems(console, checked.problems)
-    write_problems_csv(csv_path, checked.problems)
-    verdict = checked.verdict()
-    ok = not checked.errors
+def _report(console: Console, prepared: Prepared, csv_path: Path) -> int:
+    if prepared.problems:
+        show_problems(console, prepared.problems)
+    write_problems_csv(csv_path, prepared.problems)
+    verdict = prepared.verdict()
+    ok = not prepared.errors
     console.print(("[green]OK[/]: " if ok else "[red]FAILED[/]: ") + escape(verdict))
-    if checked.problems:
+    if prepared.problems:
         console.print(f"problems written to {csv_path}", markup=False)
     return 0 if ok else 1
 
@@ -139,8 +138,8 @@ def run_check(target: Path, console: Console) -> int:
         console.print(f"[red]FAILED[/]: {escape(exc.message)}; problems written to "
                       f"{escape(str(folder / 'problems.csv'))}")
         return 1
-    checked = check(campaign)
-    return _report(console, checked, campaign.root / "problems.csv")
+    prepared = prepare(campaign)
+    return _report(console, prepared, campaign.root / "problems.csv")
 
 
 @app.command("check")
@@ -170,47 +169,65 @@ def init_command(
                  markup=False)
 
 
-@app.command("letters")
-def letters_command(
-    ctx: typer.Context,
-    campaign: CampaignArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to create.",
-                                      show_default=False)],
-    proof: Annotated[bool, typer.Option(help="Watermarked proofs and a contact sheet; "
-                                             "nothing marked for print.")] = False,
-    skip_invalid: Annotated[bool, typer.Option(help="Produce what is valid; record every "
-                                                    "skipped row with its reason.")] = False,
-    force: Annotated[bool, typer.Option(help="Replace RUN_DIR if it exists.")] = False,
-) -> None:
-    """Recognition letters for the treatment arm: one PDF each, bundles, manifest, job ticket."""
+ProofOpt = Annotated[bool, typer.Option(help="Watermarked proofs and a contact sheet; "
+                                            "nothing marked for print.")]
+SkipOpt = Annotated[bool, typer.Option(help="Produce what is valid; record every skipped row "
+                                            "with its reason.")]
+ForceOpt = Annotated[bool, typer.Option(help="Replace RUN_DIR if it exists.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run folder to create.",
+                                      show_default=False)]
+
+
+def _produce(ctx: typer.Context, kind: Kind, campaign: Path, out: Path, proof: bool,
+             skip_invalid: bool, force: bool) -> None:
     console = _out()
+    item = "letters" if kind == "letters" else "notes"
 
     def work() -> int:
         loaded = load_campaign(campaign)
-        prepared = prepare_letters(loaded, proof=proof)
+        if loaded.kind != kind:
+            raise UsageError(f"{loaded.path} is a {loaded.kind} campaign",
+                             hint=f"run `hhp-letters {loaded.kind} {campaign} --out ...`")
+        prepared = prepare(loaded, proof=proof)
         if prepared.problems:
             show_problems(console, prepared.problems)
         if prepared.errors and not skip_invalid:
             write_problems_csv(loaded.root / "problems.csv", prepared.problems)
             console.print(f"[red]FAILED[/]: {len(prepared.errors)} error(s); nothing was "
-                          "produced. Fix them, or use --skip-invalid to produce the valid "
-                          "letters and record the rest.")
+                          f"produced. Fix them, or use --skip-invalid to produce the valid "
+                          f"{item} and record the rest.")
             return 1
         total = prepared.merged.count()
-        with Progress(TextColumn("letters"), BarColumn(), MofNCompleteColumn(),
+        with Progress(TextColumn(item), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=True,
                       disable=total < 200) as bar:
-            task = bar.add_task("letters", total=total)
-            result = run_letters(prepared, out, force=force, skip_invalid=skip_invalid,
-                                 progress=lambda n: bar.advance(task, n))
+            task = bar.add_task(item, total=total)
+            result = run(prepared, out, force=force, skip_invalid=skip_invalid,
+                         progress=lambda n: bar.advance(task, n))
         console.print(
-            f"[green]Done[/]: {result.written.letters} letters, "
+            f"[green]Done[/]: {result.written.letters} {item}, "
             f"{len(result.written.bundles)} bundles, {result.written.pages} pages, "
             f"{result.withheld} rows withheld, in {result.seconds:.1f} s "
             f"→ {escape(str(result.out))}")
         return 0
 
     raise typer.Exit(_guard(work, ctx.obj))
+
+
+@app.command("letters")
+def letters_command(ctx: typer.Context, campaign: CampaignArg, out: OutOpt,
+                    proof: ProofOpt = False, skip_invalid: SkipOpt = False,
+                    force: ForceOpt = False) -> None:
+    """Recognition letters for the treatment arm: one PDF each, bundles, manifest, job ticket."""
+    _produce(ctx, "letters", campaign, out, proof, skip_invalid, force)
+
+
+@app.command("notes")
+def notes_command(ctx: typer.Context, campaign: CampaignArg, out: OutOpt,
+                  proof: ProofOpt = False, skip_invalid: SkipOpt = False,
+                  force: ForceOpt = False) -> None:
+    """Coffee-machine notes: one signed note per treatment team, bundles, job ticket."""
+    _produce(ctx, "notes", campaign, out, proof, skip_invalid, force)
 
 
 @app.command("verify")
@@ -273,12 +290,12 @@ def demo_command(
         if run_check(campaign, console) != 0:
             return 1
         run_dir = out / "letters-run"
-        prepared = prepare_letters(load_campaign(campaign))
-        result = run_letters(prepared, run_dir)
+        prepared = prepare(load_campaign(campaign))
+        result = run(prepared, run_dir)
         console.print(f"3. letters: {result.written.letters} letters, "
                       f"{len(result.written.bundles)} bundles, {result.written.pages} pages in "
                       f"{result.seconds:.1f} s → {escape(str(run_dir))}")
-        proof = run_letters(prepare_letters(load_campaign(campaign), proof=True),
+        proof = run(prepare(load_campaign(campaign), proof=True),
                             out / "letters-proof")
         console.print(f"4. proofs: {proof.written.letters} watermarked letters and "
                       f"{escape(str(out / 'letters-proof' / 'proof' / 'contact-sheet.png'))}")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from hhp_letters.checks import CheckedInputs
-from hhp_letters.model import Arm, LetterJob, Participant
+from hhp_letters.model import Arm, LetterJob, NoteJob, Participant
 
 # Error codes on a row → the stable reason recorded in the audit.
 REASONS = {
@@ -20,6 +20,7 @@ REASONS = {
     "overflow": "overflow", "unprintable_character": "unprintable_character",
     "unsafe_id": "invalid_row", "mixed_cluster": "mixed_cluster", "missing_team": "invalid_team",
     "missing_site": "invalid_team", "missing_manager_first_name": "invalid_team",
+    "inconsistent_team": "invalid_team",
 }
 
 
@@ -54,13 +55,15 @@ class Merged:
         self._assign_sort_keys()
 
     def _assign_sort_keys(self) -> None:
+        """Postage order, computed inside SQLite (no per-row Python list)."""
         sort = self.checked.campaign.spec.print.sort
-        store = self.checked.store
-        rows = store.rows("SELECT seq, postcode, team, row FROM participants "
-                          "WHERE arm = 'treatment'")
-        keys = [({"postcode": postcode_key(pc), "team": f"{team}\x00{postcode_key(pc)}",
-                  "none": f"{row or 0:09d}"}[sort], seq) for seq, pc, team, row in rows]
-        store.set_sort_keys(keys)
+        conn = self.checked.store.conn
+        conn.create_function("postcode_key", 1, postcode_key, deterministic=True)
+        expression = {"postcode": "postcode_key(postcode)",
+                      "team": "team || char(0) || postcode_key(postcode)",
+                      "none": "printf('%09d', coalesce(row, 0))"}[sort]
+        conn.execute(f"UPDATE participants SET sort_key = {expression} "  # noqa: S608
+                     "WHERE arm = 'treatment'")
 
     def iter_jobs(self) -> Iterator[LetterJob]:
         return self.checked.store.letter_jobs()
@@ -104,3 +107,42 @@ def address_lines(p: Participant) -> tuple[str, ...]:
 
 def merge_letters(checked: CheckedInputs) -> Merged:
     return Merged(checked)
+
+
+_UNSAFE = re.compile(r"[^\w-]+")
+
+
+class NotesMerged:
+    """The notes of a checked campaign: one per treatment team, streamed from the store."""
+
+    def __init__(self, checked: CheckedInputs) -> None:
+        self.checked = checked
+
+    def iter_jobs(self) -> Iterator[NoteJob]:
+        campaign = self.checked.campaign
+        used: set[tuple[str, str]] = set()
+        for key, code, team, site, manager, people, row in self.checked.store.note_teams():
+            authority = campaign.authority(code)
+            assert authority is not None
+            stem = _UNSAFE.sub("-", team).strip("-") or "team"
+            base, n = stem, 1
+            while (code, stem.lower()) in used:
+                n += 1
+                stem = f"{base}-{n}"
+            used.add((code, stem.lower()))
+            yield NoteJob(key, stem, authority, team, site, manager, people,
+                          f"{site.lower()}\x00{team.lower()}",
+                          self.checked.store.list_origin.at(row=row))
+
+    def count(self) -> int:
+        return self.checked.store.count_note_teams()
+
+    def iter_withheld(self) -> Iterator[Withheld]:
+        for p in self.checked.iter_participants():
+            reason = withheld_reason(p)
+            if reason is not None:
+                yield Withheld(p, reason)
+
+    @property
+    def jobs(self) -> tuple[NoteJob, ...]:
+        return tuple(self.iter_jobs())

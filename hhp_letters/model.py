@@ -73,3 +73,43 @@ class LetterJob:
     @property
     def name_line(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    # what the bundle writer needs of any job
+    @property
+    def key(self) -> str:
+        return self.participant_id
+
+    @property
+    def stem(self) -> str:
+        return self.participant_id.replace("/", "_").replace("\\", "_")
+
+    @property
+    def postcode(self) -> str:
+        return self.address_lines[-1]
+
+    @property
+    def title(self) -> str:
+        return f"Letter {self.participant_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteJob:
+    """One coffee-machine note: a treatment team, its site (the cluster) and its manager."""
+
+    key: str  # authority and team, as the store groups rows
+    stem: str  # file name, unique within the authority
+    authority: Authority
+    team: str
+    site: str
+    manager_first_name: str
+    people: int
+    sort_key: str
+    origin: Origin  # the team's first row
+
+    @property
+    def postcode(self) -> str:
+        return ""
+
+    @property
+    def title(self) -> str:
+        return f"Note for {self.team}"

@@ -30,10 +30,10 @@ from hhp_letters.bundle import Written, job_ticket, write_letters
 from hhp_letters.campaign import CAMPAIGN_FILE, Campaign
 from hhp_letters.checks import CheckedInputs, check
 from hhp_letters.errors import ProblemsFound, RunFolderError
-from hhp_letters.merge import Merged, merge_letters, withheld_reason
+from hhp_letters.merge import Merged, NotesMerged, withheld_reason
 from hhp_letters.problems import Problem
 from hhp_letters.proof import contact_sheet
-from hhp_letters.render.native import Assets, NativeLetters, load_assets
+from hhp_letters.render.native import Assets, NativeBackend, load_assets
 from hhp_letters.store import Store
 from hhp_letters.summary import summarise, to_html, to_markdown
 
@@ -45,9 +45,9 @@ class Prepared:
     """A checked campaign, merged into jobs and measured: what would be printed, and why not."""
 
     checked: CheckedInputs
-    merged: Merged
+    merged: Merged | NotesMerged
     problems: tuple[Problem, ...]  # input problems + layout (fit) problems
-    backend: NativeLetters | None
+    backend: NativeBackend | None
     assets: Assets | None
 
     @property
@@ -57,19 +57,32 @@ class Prepared:
     def close(self) -> None:
         self.checked.close()
 
+    def verdict(self) -> str:
+        """The check's one-line verdict, counting layout problems too."""
+        n_err = len(self.errors)
+        n_warn = len(self.problems) - n_err
+        head = self.checked.verdict().rsplit(";", 1)[0]
+        return f"{head}; {n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)}"
 
-def prepare_letters(campaign: Campaign, *, proof: bool = False) -> Prepared:
-    """Check the campaign and lay out every letter (without drawing it)."""
+
+def prepare(campaign: Campaign, *, proof: bool = False) -> Prepared:
+    """Check the campaign and lay out every letter or note (without drawing it)."""
     checked = check(campaign)
-    merged = merge_letters(checked)
+    merged: Merged | NotesMerged = (Merged(checked) if campaign.kind == "letters"
+                                     else NotesMerged(checked))
     if any(p.is_error and p.origin.file == CAMPAIGN_FILE for p in checked.problems):
         return Prepared(checked, merged, checked.problems, None, None)
     assets = load_assets(campaign)
-    backend = NativeLetters(campaign, assets, proof=proof)
+    backend = NativeBackend(campaign, assets, proof=proof)
     fit = [*backend.design_problems(), *backend.check(merged.iter_jobs())]
     for problem in fit:
-        if problem.participant_id:
+        if problem.participant_id and campaign.kind == "letters":
             checked.store.add_error(problem.code, pid=problem.participant_id)
+        elif problem.participant_id:  # a note's problem withholds the whole team
+            checked.store.conn.execute(
+                "UPDATE participants SET errors = CASE errors WHEN '' THEN ? ELSE errors || ',' "
+                "|| ? END WHERE lower(team) = lower(?) AND arm = 'treatment'",
+                (problem.code, problem.code, problem.participant_id))
     problems = tuple(sorted([*checked.problems, *fit],
                             key=lambda p: (p.origin.file != CAMPAIGN_FILE, p.origin.file,
                                            p.origin.row or 0)))
@@ -89,7 +102,7 @@ def _staging(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial-{os.getpid()}")
 
 
-def run_letters(prepared: Prepared, out: Path, *, force: bool = False,
+def run(prepared: Prepared, out: Path, *, force: bool = False,
                 skip_invalid: bool = False, progress: Progress | None = None,
                 clock: Clock = utc_now) -> RunResult:
     """Render every job into ``out``. The folder appears only when the run is complete."""
@@ -130,15 +143,16 @@ def run_letters(prepared: Prepared, out: Path, *, force: bool = False,
                            inputs=_inputs(prepared), allocations=_allocations(prepared),
                            files=store.files(), rows=rows, clock=clock)
         summary = summarise(_allocations(prepared), head=head,
-                            title=backend.campaign.spec.campaign.name, kind="letters")
+                            title=backend.campaign.spec.campaign.name, kind=backend.kind)
         atomic_write_text(staging / "summary.md", to_markdown(summary))
         atomic_write_text(staging / "summary.html", to_html(summary))
-        write_sums(staging, {path: sha for path, sha, _, _ in store.files()})
+        write_sums(staging, ((path, sha) for path, sha, _, _ in store.files()))
         _swap_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    withheld = rows - written.letters
+    withheld = int(store.scalar("SELECT count(*) FROM participants WHERE arm IS NOT "
+                                "'treatment' OR errors != ''"))
     return RunResult(out, written, withheld, head, time.perf_counter() - start)
 
 
@@ -178,24 +192,42 @@ def _inputs(prepared: Prepared) -> list[InputFile]:
 def _allocations(prepared: Prepared) -> Iterator[Allocation]:
     """One record per row of the randomised list, in list order, streamed from the store."""
     store = prepared.checked.store
+    notes = prepared.checked.campaign.kind == "notes"
     for p in prepared.checked.iter_participants():
         arm = p.arm.value if p.arm else None
         code = p.authority.code if p.authority else None
         reason = withheld_reason(p)
-        output = store.output_for(p.participant_id) if reason is None else None
+        output = None
+        if reason is None:
+            output = (store.team_output_for(code or "", p.team) if notes
+                      else store.output_for(p.participant_id))
+        cluster = dict(cluster=p.site, team=p.team) if notes else {}
         if output is None:
             yield Allocation(p.origin.row, p.participant_id, arm, code, "withheld",
-                             reason or "not_produced")
+                             reason or "not_produced", **cluster)  # type: ignore[arg-type]
             continue
         path, sha, bundle, first, pages = output
+        assert p.authority is not None
+        common = dict(row=p.origin.row, participant_id=p.participant_id, arm=arm,
+                      authority=code, status="produced", reason=None, output=path,
+                      output_sha256=sha, bundle=bundle, pages=(first, first + pages - 1),
+                      signatory=p.authority.signatory.name)
+        if notes:
+            yield Allocation(**common, **cluster,  # type: ignore[arg-type]
+                             manager_first_name_sha256=text_digest(p.participant_id,
+                                                                   p.manager_first_name))
+            continue
         feedback = store.feedback_for(p.participant_id)
-        assert feedback is not None and p.authority is not None
-        yield Allocation(
-            p.origin.row, p.participant_id, arm, code, "produced", None, path, sha, bundle,
-            (first, first + pages - 1), p.authority.signatory.name,
-            text_digest(p.participant_id, p.first_name),
-            (text_digest(p.participant_id, feedback.line_1),
-             text_digest(p.participant_id, feedback.line_2)))
+        assert feedback is not None
+        yield Allocation(**common,  # type: ignore[arg-type]
+                         first_name_sha256=text_digest(p.participant_id, p.first_name),
+                         feedback_sha256=(text_digest(p.participant_id, feedback.line_1),
+                                          text_digest(p.participant_id, feedback.line_2)))
+
+
+# the names the CLI, tests and benchmark use for the letters flow
+prepare_letters = prepare
+run_letters = run
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

@@ -148,6 +148,22 @@ class Store:
             "SELECT count(*) FROM participants p JOIN feedback f ON f.pid = p.pid "
             "WHERE p.arm = 'treatment' AND p.errors = ''"))
 
+    # -- notes -------------------------------------------------------------------------------
+
+    def note_teams(self) -> Iterator[tuple[str, str, str, str, str, int, int]]:
+        """Treatment teams with at least one valid row, in bundle order (authority, site, team):
+        (key, authority, team, site, manager, people, first row)."""
+        sql = ("SELECT authority || char(31) || lower(team), authority, min(team), min(site), "
+               "min(manager), count(*), min(row) FROM participants WHERE arm = 'treatment' AND "
+               "errors = '' GROUP BY authority, lower(team) "
+               "ORDER BY authority, lower(min(site)), lower(team)")
+        for r in self.conn.execute(sql):
+            yield r[0], r[1], r[2], r[3], r[4], r[5], r[6]
+
+    def count_note_teams(self) -> int:
+        return int(self.scalar("SELECT count(DISTINCT authority || char(31) || lower(team)) "
+                               "FROM participants WHERE arm = 'treatment' AND errors = ''"))
+
     # -- outputs -----------------------------------------------------------------------------
 
     def add_output(self, pid: str, path: str, sha256: str, bundle: str, first_page: int,
@@ -162,6 +178,13 @@ class Store:
     def files(self) -> Iterator[tuple[str, str, int, str]]:
         for r in self.conn.execute("SELECT path, sha256, bytes, kind FROM files ORDER BY seq"):
             yield r[0], r[1], r[2], r[3]
+
+    def team_output_for(self, authority: str, team: str) -> tuple[str, str, str, int, int] | None:
+        """The note of a team (keyed as :meth:`note_teams` keys it, so SQL does the case)."""
+        r = self.conn.execute("SELECT path, sha256, bundle, first_page, pages FROM outputs "
+                              "WHERE pid = ? || char(31) || lower(?)", (authority, team)
+                              ).fetchone()
+        return None if r is None else (r[0], r[1], r[2], r[3], r[4])
 
     def output_for(self, pid: str) -> tuple[str, str, str, int, int] | None:
         r = self.conn.execute("SELECT path, sha256, bundle, first_page, pages FROM outputs "

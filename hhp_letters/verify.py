@@ -19,6 +19,7 @@ from hhp_letters.audit import (
     AUDIT_FILE,
     GENESIS,
     HEAD_FILE,
+    META_FILES,
     SUMS_FILE,
     canonical,
     file_sha256,
@@ -27,7 +28,7 @@ from hhp_letters.audit import (
 )
 from hhp_letters.errors import HhpError, UsageError
 
-META_FILES = frozenset({AUDIT_FILE, HEAD_FILE, SUMS_FILE, "summary.md", "summary.html"})
+META = frozenset({*META_FILES, SUMS_FILE})
 MAX_DETAILS = 20
 
 
@@ -146,7 +147,7 @@ def check_outputs(run: Path, audit: AuditRecords) -> Result:
                 "output_sha256"):
             result.fail(f"participant {r.get('participant_id')}: output {r['output']} is not "
                         "a recorded file with that SHA-256")
-    for rel in sorted(_files(run) - set(recorded) - META_FILES):
+    for rel in sorted(_files(run) - set(recorded) - META):
         result.fail(f"{rel}: in the run folder but not in the audit")
     return result
 
@@ -186,12 +187,36 @@ def check_allocations(audit: AuditRecords) -> Result:
     for pid, n in sorted(produced_ids.items()):
         if n > 1:
             result.fail(f"participant {pid!r} has {n} outputs")
+    if run.get("command") == "notes":
+        _check_teams(allocations, result)
     produced = sum(produced_ids.values())
     if close.get("produced") != produced or close.get("rows") != len(allocations):
         result.fail(f"the closing totals ({close.get('produced')} produced of "
                     f"{close.get('rows')}) do not match the records ({produced} of "
                     f"{len(allocations)})")
     return result
+
+
+def _check_teams(allocations: list[dict[str, Any]], result: Result) -> None:
+    """Notes: exactly one note per treatment team, shared by all its rows; none for control."""
+    outputs: dict[tuple[object, str], set[object]] = {}
+    teams_of: dict[object, set[tuple[object, str]]] = {}
+    for a in allocations:
+        key = (a.get("authority"), str(a.get("team") or "").lower())
+        if a.get("status") == "produced":
+            outputs.setdefault(key, set()).add(a.get("output"))
+            teams_of.setdefault(a.get("output"), set()).add(key)
+        elif a.get("arm") == "treatment" and a.get("reason") in (None, "not_produced"):
+            outputs.setdefault(key, set())
+    for (code, name), found in sorted(outputs.items(), key=lambda kv: str(kv[0])):
+        if len(found) > 1:
+            result.fail(f"team {name!r} ({code}) has {len(found)} notes: "
+                        + ", ".join(sorted(map(str, found))))
+        if not found:
+            result.fail(f"treatment team {name!r} ({code}) has no note and no reason")
+    for output, teams in teams_of.items():
+        if len(teams) > 1:
+            result.fail(f"{output} is the note of {len(teams)} teams")
 
 
 _QUOTED = re.compile("\u201c")
@@ -210,15 +235,18 @@ def _quoted_digests(pid: str, text: str) -> set[str]:
 
 
 def check_readback(run: Path, audit: AuditRecords, names: dict[str, str] | None) -> Result:
-    result = Result("each letter reads back: its own name and feedback, nobody else's")
+    result = Result("each output reads back: its own name (and feedback), nobody else's")
     greeting = re.compile(r"Dear\s+(.+?)(?:\s+and your team)?,")
     full_names = {"".join(v.split()): k for k, v in (names or {}).items()}
+    texts: dict[str, tuple[int, str]] = {}  # notes: one file serves a whole team
     for a in audit.of("allocation"):
         if a.get("status") != "produced":
             continue
         pid, rel = str(a.get("participant_id")), str(a.get("output"))
         try:
-            pages, text = _page_text(run / rel)
+            if rel not in texts:
+                texts[rel] = _page_text(run / rel)
+            pages, text = texts[rel]
         except (OSError, PyPdfError) as exc:
             result.fail(f"{rel}: cannot be read as a PDF ({exc})")
             continue

@@ -317,17 +317,17 @@ def test_existing_run_folder_is_refused_unless_forced(campaign: Path, tmp_path: 
 
 def test_a_failed_run_leaves_nothing_that_looks_complete(campaign: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from hhp_letters.render.native import NativeLetters
+    from hhp_letters.render.native import NativeBackend
     calls = {"n": 0}
-    original = NativeLetters.page
+    original = NativeBackend.page
 
-    def flaky(self: NativeLetters, job: object) -> bytes:
+    def flaky(self: NativeBackend, job: object) -> bytes:
         calls["n"] += 1
         if calls["n"] == 50:
             raise OSError("disk full")
         return original(self, job)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(NativeLetters, "page", flaky)
+    monkeypatch.setattr(NativeBackend, "page", flaky)
     result = run_letters(campaign, tmp_path / "run")
     assert result.exit_code != 0  # type: ignore[attr-defined]
     assert "Traceback" not in result.output  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""The native (reportlab-metrics, own-writer) backend: plan every letter, then draw them."""
+"""The native backend (reportlab font metrics, our own PDF writer): plan every letter or note,
+then draw them."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ from pathlib import Path
 
 from hhp_letters import __version__
 from hhp_letters.campaign import Authority, Campaign
-from hhp_letters.model import LetterJob
+from hhp_letters.model import LetterJob, NoteJob
 from hhp_letters.problems import Origin, Problem, error
 from hhp_letters.render.fonts import EmbeddedFace, FontSet
 from hhp_letters.render.images import PreparedImage, prepare_image
-from hhp_letters.render.letter import PAGE_H, PAGE_W, LetterDesign, Plan
+from hhp_letters.render.layout import Design, Plan
+from hhp_letters.render.letter import LetterDesign
+from hhp_letters.render.note import NoteDesign
 from hhp_letters.render.pdf import DocInfo, SharedBlock, literal, number, stream
 from hhp_letters.render.templating import BodyTemplate
 from hhp_letters.resources import resource_dir
 
 LOGO_PLACED_MM = 65.0
+Job = LetterJob | NoteJob
 CREATOR = f"hhp-letters {__version__}"
 
 
@@ -34,30 +38,43 @@ class Assets:
 def load_assets(campaign: Campaign) -> Assets:
     folder = resource_dir("templates")
     fonts = FontSet.load(folder / "fonts")
-    body = campaign.spec.letters.body
-    path = campaign.resolve(body) if body else folder / "letter.j2"
+    if campaign.kind == "letters":
+        body, default = campaign.spec.letters.body, "letter.j2"
+    else:
+        body, default = campaign.spec.notes.body, "note.j2"
+    path = campaign.resolve(body) if body else folder / default
     return Assets(fonts, BodyTemplate.load(path),
                   (path, *(f.path for f in fonts.faces())))
 
 
-class NativeLetters:
-    """Letters for one run. ``check`` first (all jobs), then ``prepare``, then ``page``."""
+class NativeBackend:
+    """Letters or notes for one run: ``check`` every job first, then ``prepare``, then
+    ``page`` for each job in bundle order."""
 
     def __init__(self, campaign: Campaign, assets: Assets, *, proof: bool = False) -> None:
         self.campaign = campaign
+        self.kind = campaign.kind
         self.assets = assets
         self.proof = proof
         self.images: dict[str, tuple[PreparedImage, PreparedImage]] = {}
-        self.designs: dict[str, LetterDesign] = {}
+        self.designs: dict[str, Design] = {}
         for a in campaign.spec.authorities:
             logo = prepare_image(campaign.resolve(a.logo), LOGO_PLACED_MM)
             sig = prepare_image(campaign.resolve(a.signatory.signature), a.signature_width)
             self.images[a.code] = (logo, sig)
-            self.designs[a.code] = LetterDesign(
-                authority=a, fonts=assets.fonts, template=assets.template,
-                envelope=campaign.spec.print.envelope,
-                date=a.date or campaign.spec.campaign.date, signature_aspect=sig.aspect,
-                logo_aspect=logo.aspect, fold_marks=campaign.spec.print.fold_marks)
+            if self.kind == "letters":
+                self.designs[a.code] = LetterDesign(
+                    authority=a, fonts=assets.fonts, template=assets.template,
+                    envelope=campaign.spec.print.envelope,
+                    date=a.date or campaign.spec.campaign.date, signature_aspect=sig.aspect,
+                    logo_aspect=logo.aspect, fold_marks=campaign.spec.print.fold_marks)
+            else:
+                self.designs[a.code] = NoteDesign(
+                    authority=a, fonts=assets.fonts, template=assets.template,
+                    page=campaign.spec.notes.page, signature_aspect=sig.aspect,
+                    logo_aspect=logo.aspect)
+        first = next(iter(self.designs.values()))
+        self.page_size = (first.page_w, first.page_h)
         self._chars: dict[str, set[str]] = {f.key: set() for f in assets.fonts.faces()}
         self._shared: dict[str, tuple[SharedBlock, dict[str, EmbeddedFace]]] = {}
 
@@ -69,14 +86,14 @@ class NativeLetters:
                                                          column=f"authorities[{i}]"), fault))
         return out
 
-    def check(self, jobs: Iterable[LetterJob]) -> list[Problem]:
+    def check(self, jobs: Iterable[Job]) -> list[Problem]:
         """Plan every letter: problems for those that cannot be printed; note the characters."""
         problems: list[Problem] = []
         for design in self.designs.values():
             self._chars["regular"].update(design.static_chars())
             self._chars["bold"].update(design.authority.signatory.name)
         for job in jobs:
-            plan = self.designs[job.authority.code].plan(job)
+            plan = self.designs[job.authority.code].plan(job)  # type: ignore[attr-defined]
             if isinstance(plan, list):
                 problems.extend(plan)
                 continue
@@ -109,7 +126,8 @@ class NativeLetters:
         design = self.designs[authority.code]
         head = stream(design.letterhead_content(faces), {
             "Type": "/XObject", "Subtype": "/Form",
-            "BBox": f"[0 0 {number(PAGE_W)} {number(PAGE_H)}]", "Resources": "1 0 R"})
+            "BBox": f"[0 0 {number(design.page_w)} {number(design.page_h)}]",
+            "Resources": "1 0 R"})
         objects += [(logo_n, logo.body), (sig_n, sig.body), (head_n, head)]
         resources = (f"<< /ProcSet [/PDF /Text /ImageC] /Font << {' '.join(font_refs)} >> "
                      f"/XObject << /Logo {logo_n} 0 R /Sig {sig_n} 0 R /Head {head_n} 0 R >> >>")
@@ -119,16 +137,16 @@ class NativeLetters:
     def shared(self, authority: Authority) -> SharedBlock:
         return self._shared[authority.code][0]
 
-    def page(self, job: LetterJob) -> bytes:
-        """The page content stream object for one letter (compressed once, used twice)."""
+    def page(self, job: Job) -> bytes:
+        """The page content stream object for one job (compressed once, used twice)."""
         design = self.designs[job.authority.code]
-        plan = design.plan(job)
+        plan = design.plan(job)  # type: ignore[attr-defined]
         if not isinstance(plan, Plan):  # checked already; a change here is a bug
-            raise AssertionError(f"letter {job.participant_id} no longer fits")
+            raise AssertionError(f"{job.title} no longer fits")
         faces = self._shared[job.authority.code][1]
         content = design.content(plan, faces)
         if self.proof:
-            content = watermark(faces["bold"]) + content
+            content = watermark(faces["bold"], design.page_w, design.page_h) + content
         return stream(content, {})
 
     def info(self, title: str, authority: Authority, keywords: str) -> DocInfo:
@@ -138,14 +156,14 @@ class NativeLetters:
                        keywords=keywords, date=f"D:{day:%Y%m%d}000000Z")
 
 
-def watermark(bold: EmbeddedFace) -> bytes:
+def watermark(bold: EmbeddedFace, page_w: float, page_h: float) -> bytes:
     """A light diagonal PROOF across the page, drawn first so the letter stays readable."""
-    angle = math.atan2(PAGE_H, PAGE_W)
+    angle = math.atan2(page_h, page_w)
     c, s = math.cos(angle), math.sin(angle)
-    size = 160.0
+    size = 160.0 * min(page_w, page_h) / 595.0
     width = bold.face.text_width("PROOF", size)
-    x = PAGE_W / 2 - c * width / 2 + s * size * 0.35
-    y = PAGE_H / 2 - s * width / 2 - c * size * 0.35
+    x = page_w / 2 - c * width / 2 + s * size * 0.35
+    y = page_h / 2 - s * width / 2 - c * size * 0.35
     (font, data), = bold.encode("PROOF")
     return (b"q 0 0 0 0.22 k BT /%s %s Tf %s %s %s %s %s %s Tm %s Tj ET Q\n" % (
         font.encode(), number(size).encode(),
