@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 ALIASES: Mapping[str, tuple[str, ...]] = {
     "participant_id": ("participant id", "id", "participant", "study id", "staff id", "staff no",
-                       "staff number", "participant number", "participant no"),
+                       "staff number", "participant number", "participant no", "team id"),
     "first_name": ("first name", "forename", "given name", "preferred name", "firstname"),
     "last_name": ("last name", "surname", "family name", "lastname"),
     "arm": ("arm", "allocation", "group", "treatment", "condition", "trial arm"),
