@@ -6,14 +6,22 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
+from typing import Any, cast
+
+from pypdf import PdfReader, PdfWriter
 
 from hhp_letters.campaign import Campaign
+from hhp_letters.model import LetterJob
+from hhp_letters.problems import Problem, error
+from hhp_letters.render.libreoffice import Converter
 from hhp_letters.render.native import Job, NativeBackend
 from hhp_letters.render.pdf import DocumentWriter
+from hhp_letters.render.word import WordLetter, make_deterministic
 from hhp_letters.store import Store
 
 Progress = Callable[[int], None]
@@ -42,8 +50,17 @@ class Written:
         return sum(b.pages for b in self.bundles)
 
 
+@dataclass
+class WordSet:
+    """The Word templates of a run (by authority code) and the run's one converter."""
+
+    letters: Mapping[str, WordLetter]
+    converter: Converter
+    problems: list[Problem] = field(default_factory=list)
+
+
 def write_letters(backend: NativeBackend, jobs: Iterable[Job], root: Path, store: Store,
-                  *, progress: Progress | None = None) -> Written:
+                  *, progress: Progress | None = None, word: WordSet | None = None) -> Written:
     """Render ``jobs`` (grouped by authority, in postage order) into ``root``, the staging run
     folder: each letter once into its own file and once into its bundle, at most
     ``max_letters_per_bundle`` letters a bundle. Outputs and files go into ``store``."""
@@ -56,8 +73,17 @@ def write_letters(backend: NativeBackend, jobs: Iterable[Job], root: Path, store
         letter_dir.mkdir(parents=True, exist_ok=True)
         size = opts.max_letters_per_bundle
         for n, chunk in enumerate(_chunks(group, size), start=1):
-            bundle = _write_bundle(backend, chunk, root, store, f"{code}-{n}", prefix,
-                                   opts.duplex, progress)
+            if word is not None and code in word.letters:
+                made, problems = _write_word_bundle(
+                    backend, word, cast(list[LetterJob], chunk), root, store, f"{code}-{n}",
+                    prefix, opts.duplex, progress)
+                word.problems += problems
+                if made is None:
+                    continue
+                bundle = made
+            else:
+                bundle = _write_bundle(backend, chunk, root, store, f"{code}-{n}", prefix,
+                                       opts.duplex, progress)
             bundles.append(bundle)
             count += bundle.letters
     return Written(count, tuple(bundles))
@@ -165,3 +191,116 @@ def job_ticket(campaign: Campaign, written: Written) -> str:
     for b in written.bundles:
         lines.append(f"  {b.name}.pdf  {b.letters:>6} {item}  {b.pages:>6} pages  {b.sha256}")
     return "\n".join(lines) + "\n"
+
+
+def _readback_problems(job: LetterJob, pdf: bytes, shown: str) -> list[Problem]:
+    """A converted Word letter must be one page, with every font embedded, and must say the
+    participant's first name and both feedback lines."""
+    problems: list[Problem] = []
+    reader = PdfReader(io.BytesIO(pdf))
+
+    def add(code: str, message: str, hint: str) -> None:
+        problems.append(error(code, job.origin, f"participant {job.participant_id!r}: {message}",
+                              hint, job.participant_id))
+
+    if len(reader.pages) != 1:
+        add("overflow", f"the Word letter came out as {len(reader.pages)} pages ({shown})",
+            "shorten the feedback for this participant, or tighten the Word template")
+        return problems
+    page = reader.pages[0]
+    text = "".join((page.extract_text() or "").split())
+    wanted = (("first name", job.first_name), ("feedback line 1", job.feedback[0]),
+              ("feedback line 2", job.feedback[1]))
+    for what, value in wanted:
+        if "".join(value.split()) not in text:
+            add("readback", f"the converted letter does not show the {what} ({shown})",
+                "check the Word template places {{ first_name }}, {{ feedback_1 }} and "
+                "{{ feedback_2 }} in the body")
+    for font in _fonts(page):
+        descriptor = font.get("/FontDescriptor")
+        descriptor = descriptor.get_object() if descriptor is not None else {}
+        if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+            add("font_not_embedded", f"font {font.get('/BaseFont')} is not embedded ({shown})",
+                "use fonts that allow embedding in the Word template (Carlito/Calibri do)")
+    return problems
+
+
+def _fonts(page: Any) -> Iterator[Any]:
+    resources = page.get("/Resources")
+    fonts = resources.get_object().get("/Font") if resources is not None else None
+    if fonts is None:
+        return
+    for ref in fonts.get_object().values():
+        font = ref.get_object()
+        yield font
+        for child in font.get("/DescendantFonts", []):
+            yield child.get_object()
+
+
+def _write_word_bundle(backend: NativeBackend, word: WordSet, chunk: Sequence[LetterJob],
+                       root: Path, store: Store, name: str, prefix: str, duplex: bool,
+                       progress: Progress | None) -> tuple[Bundle | None, list[Problem]]:
+    """Fill the Word template for each letter, convert them in one LibreOffice call, read each
+    back, then bundle them. Letters that fail the read-back are left out and returned as
+    problems."""
+    authority = chunk[0].authority
+    letter = word.letters[authority.code]
+    folder = root / f"{prefix}letters" / authority.code
+    documents = []
+    for job in chunk:
+        data = letter.render(job)
+        path = folder / f"{job.stem}.docx"
+        path.write_bytes(data)
+        documents.append(path)
+    converted = root / ".converting"
+    pdfs = word.converter.convert(documents, converted)
+    day = f"{backend.campaign.spec.campaign.date:%Y%m%d}"
+    problems: list[Problem] = []
+    writer = PdfWriter()
+    manifest: list[tuple[object, ...]] = []
+    good = 0
+    for job, pdf_path, docx in zip(chunk, pdfs, documents, strict=True):
+        pdf = make_deterministic(pdf_path.read_bytes(), day)
+        pdf_path.unlink()
+        rel = f"{prefix}letters/{authority.code}/{job.stem}.pdf"
+        found = _readback_problems(job, pdf, rel)
+        if found:
+            problems += found
+            docx.unlink()
+            continue
+        (root / rel).write_bytes(pdf)
+        sha = hashlib.sha256(pdf).hexdigest()
+        docx_data = docx.read_bytes()
+        store.add_file(rel.removesuffix(".pdf") + ".docx", hashlib.sha256(docx_data).hexdigest(),
+                       len(docx_data), "docx")
+        store.add_file(rel, sha, len(pdf), "letter")
+        first = len(writer.pages) + 1
+        writer.append(PdfReader(io.BytesIO(pdf)))
+        if duplex:
+            box = writer.pages[-1].mediabox
+            writer.add_blank_page(float(box.width), float(box.height))
+        pages = len(writer.pages) - first + 1
+        store.add_output(job.key, rel, sha, name, first, pages)
+        good += 1
+        manifest.append((good, first, pages, (pages + 1) // 2 if duplex else pages,
+                         job.sort_key.replace("\x00", " "), job.postcode))
+        if progress is not None:
+            progress(1)
+    shutil.rmtree(converted, ignore_errors=True)
+    if not good:
+        return None, problems
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+    writer.add_metadata({"/Title": f"Bundle {name}", "/Author": authority.name,
+                         "/Subject": backend.campaign.spec.campaign.name,
+                         "/Creator": "hhp-letters (Word template, LibreOffice)",
+                         "/CreationDate": f"D:{day}000000Z", "/ModDate": f"D:{day}000000Z"})
+    buf = io.BytesIO()
+    writer.write(buf)
+    data = make_deterministic(buf.getvalue(), day)
+    bundle_rel = f"{prefix}bundles/{name}.pdf"
+    (root / bundle_rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / bundle_rel).write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    store.add_file(bundle_rel, sha, len(data), "bundle")
+    _write_manifest(root, f"{prefix}bundles/{name}.csv", manifest, store)
+    return Bundle(name, bundle_rel, sha, good, len(writer.pages)), problems

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from hhp_letters.campaign import CAMPAIGN_FILE, Campaign
+from hhp_letters.campaign import Campaign
 from hhp_letters.fields import FEEDBACK_FIELDS, LIST_FIELDS, REQUIRED, display_name
 from hhp_letters.model import Arm, Feedback, Participant
 from hhp_letters.postcode import normalise_postcode
@@ -96,12 +96,13 @@ def check_assets(campaign: Campaign) -> list[Problem]:
         key = f"authorities[{i}]"
         for name, rel in ((f"{key}.logo", authority.logo),
                           (f"{key}.signatory.signature", authority.signatory.signature)):
-            problem = _image_problem(campaign.resolve(rel), rel, Origin(CAMPAIGN_FILE, column=name))
+            origin = Origin(campaign.path.name, column=name)
+            problem = _image_problem(campaign.resolve(rel), rel, origin)
             if problem is not None:
                 problems.append(problem)
         if authority.template is not None:
             path = campaign.resolve(authority.template)
-            origin = Origin(CAMPAIGN_FILE, column=f"{key}.template")
+            origin = Origin(campaign.path.name, column=f"{key}.template")
             if not path.is_file():
                 problems.append(error("template_not_found", origin,
                                       f"{key}.template: file {authority.template} not found",
@@ -111,6 +112,10 @@ def check_assets(campaign: Campaign) -> list[Problem]:
                 problems.append(error("template_format", origin,
                                       f"{key}.template: {authority.template} is not a .docx file",
                                       "save the letterhead from Word as .docx"))
+            else:
+                from hhp_letters.render.word import lint_template  # docxtpl only when needed
+
+                problems += lint_template(path, authority.template, origin)
     return problems
 
 
@@ -140,7 +145,8 @@ def _read(campaign: Campaign, path: Path, *, sheet: str | None, fields: tuple[st
 
 def _unknown_mapped_fields(campaign: Campaign) -> list[Problem]:
     valid = set(LIST_FIELDS) | set(FEEDBACK_FIELDS)
-    return [error("campaign_invalid", Origin(CAMPAIGN_FILE, column=f"inputs.columns.{name}"),
+    return [error("campaign_invalid", Origin(campaign.path.name,
+                                                    column=f"inputs.columns.{name}"),
                   f"inputs.columns.{name}: {name!r} is not a field hhp-letters knows",
                   "use one of: " + ", ".join(sorted(valid)))
             for name in campaign.spec.inputs.columns if name not in valid]
@@ -411,6 +417,6 @@ def check(campaign: Campaign) -> CheckedInputs:
     else:
         _check_clusters(store, problems)
         _check_teams(store, problems)
-    ordered = sorted(problems, key=lambda p: (p.origin.file != CAMPAIGN_FILE, p.origin.file,
+    ordered = sorted(problems, key=lambda p: (p.origin.file != campaign.path.name, p.origin.file,
                                               p.origin.sheet or "", p.origin.row or 0))
     return CheckedInputs(campaign, store, tuple(ordered), _counts(store), tuple(files))

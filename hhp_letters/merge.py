@@ -20,7 +20,8 @@ REASONS = {
     "overflow": "overflow", "unprintable_character": "unprintable_character",
     "unsafe_id": "invalid_row", "mixed_cluster": "mixed_cluster", "missing_team": "invalid_team",
     "missing_site": "invalid_team", "missing_manager_first_name": "invalid_team",
-    "inconsistent_team": "invalid_team",
+    "inconsistent_team": "invalid_team", "readback": "readback_failed",
+    "font_not_embedded": "readback_failed",
 }
 
 

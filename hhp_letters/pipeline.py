@@ -5,9 +5,11 @@ The CLI calls :func:`prepare_letters` (what `check` shows) and :func:`run_letter
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,14 +28,18 @@ from hhp_letters.audit import (
     write_audit,
     write_sums,
 )
-from hhp_letters.bundle import Written, job_ticket, write_letters
-from hhp_letters.campaign import CAMPAIGN_FILE, Campaign
+from hhp_letters.bundle import WordSet, Written, job_ticket, write_letters
+from hhp_letters.campaign import Campaign
 from hhp_letters.checks import CheckedInputs, check
 from hhp_letters.errors import ProblemsFound, RunFolderError
 from hhp_letters.merge import Merged, NotesMerged, withheld_reason
 from hhp_letters.problems import Problem
 from hhp_letters.proof import contact_sheet
+from hhp_letters.render.images import flatten_onto_white
+from hhp_letters.render.letter import format_date
+from hhp_letters.render.libreoffice import Converter
 from hhp_letters.render.native import Assets, NativeBackend, load_assets
+from hhp_letters.render.word import WordLetter
 from hhp_letters.store import Store
 from hhp_letters.summary import summarise, to_html, to_markdown
 
@@ -70,7 +76,7 @@ def prepare(campaign: Campaign, *, proof: bool = False) -> Prepared:
     checked = check(campaign)
     merged: Merged | NotesMerged = (Merged(checked) if campaign.kind == "letters"
                                      else NotesMerged(checked))
-    if any(p.is_error and p.origin.file == CAMPAIGN_FILE for p in checked.problems):
+    if any(p.is_error and p.origin.file == campaign.path.name for p in checked.problems):
         return Prepared(checked, merged, checked.problems, None, None)
     assets = load_assets(campaign)
     backend = NativeBackend(campaign, assets, proof=proof)
@@ -84,7 +90,7 @@ def prepare(campaign: Campaign, *, proof: bool = False) -> Prepared:
                 "|| ? END WHERE lower(team) = lower(?) AND arm = 'treatment'",
                 (problem.code, problem.code, problem.participant_id))
     problems = tuple(sorted([*checked.problems, *fit],
-                            key=lambda p: (p.origin.file != CAMPAIGN_FILE, p.origin.file,
+                            key=lambda p: (p.origin.file != campaign.path.name, p.origin.file,
                                            p.origin.row or 0)))
     return Prepared(checked, merged, problems, backend, assets)
 
@@ -127,8 +133,15 @@ def run(prepared: Prepared, out: Path, *, force: bool = False,
     try:
         backend = prepared.backend
         backend.prepare()
-        written = write_letters(backend, prepared.merged.iter_jobs(), staging, store,
-                                progress=progress)
+        with _word_set(prepared) as word:
+            written = write_letters(backend, prepared.merged.iter_jobs(), staging, store,
+                                    progress=progress, word=word)
+            if word is not None and word.problems:
+                if not skip_invalid:
+                    raise ProblemsFound(f"{len(word.problems)} Word letter(s) failed their "
+                                        "read-back; nothing was produced", word.problems)
+                for problem in word.problems:
+                    store.add_error(problem.code, pid=problem.participant_id)
         if backend.proof:
             letters = ((path.split("/")[2], pid, path) for pid, path in store.rows(
                 "SELECT pid, path FROM outputs ORDER BY bundle, first_page"))
@@ -156,6 +169,27 @@ def run(prepared: Prepared, out: Path, *, force: bool = False,
     return RunResult(out, written, withheld, head, time.perf_counter() - start)
 
 
+@contextlib.contextmanager
+def _word_set(prepared: Prepared) -> Iterator[WordSet | None]:
+    """The run's Word templates and its one LibreOffice, if any authority has a template."""
+    campaign = prepared.checked.campaign
+    authorities = [a for a in campaign.spec.authorities if a.template]
+    if not authorities or campaign.kind != "letters" or prepared.assets is None:
+        yield None
+        return
+    fonts = [f.path for f in prepared.assets.fonts.faces()]
+    with tempfile.TemporaryDirectory(prefix="hhp-word-") as tmp, Converter(fonts) as converter:
+        letters = {}
+        for a in authorities:
+            assert a.template is not None
+            signature = Path(tmp) / f"{a.code}-signature.png"
+            flatten_onto_white(campaign.resolve(a.signatory.signature), signature)
+            letters[a.code] = WordLetter(campaign.resolve(a.template), a, signature,
+                                         format_date(a.date or campaign.spec.campaign.date),
+                                         a.template)
+        yield WordSet(letters, converter)
+
+
 def _write_text(root: Path, rel: str, text: str, kind: str, store: Store) -> None:
     data = text.encode("utf-8")
     (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -176,12 +210,14 @@ def _run_record(prepared: Prepared, options: dict[str, bool]) -> dict[str, Any]:
 
 def _inputs(prepared: Prepared) -> list[InputFile]:
     campaign = prepared.checked.campaign
-    files = [InputFile("campaign", campaign.path, "campaign.toml")]
+    files = [InputFile("campaign", campaign.path, campaign.path.name)]
     files += [InputFile("participants" if i == 0 else "feedback", p, campaign.display(p))
               for i, p in enumerate(prepared.checked.input_files)]
     for a in campaign.spec.authorities:
-        for role, rel in (("logo", a.logo), ("signature", a.signatory.signature)):
-            files.append(InputFile(role, campaign.resolve(rel), rel))
+        for role, rel in (("logo", a.logo), ("signature", a.signatory.signature),
+                          ("word_template", a.template)):
+            if rel:
+                files.append(InputFile(role, campaign.resolve(rel), rel))
     if prepared.assets is not None:
         for path in prepared.assets.files:
             role = "font" if path.suffix == ".ttf" else "template"

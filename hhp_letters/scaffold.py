@@ -24,12 +24,12 @@ def init_campaign(target: Path, kind: Kind = "letters") -> Path:
     if tmp.exists():
         shutil.rmtree(tmp)
     shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    toml = (tmp / CAMPAIGN_FILE).read_text(encoding="utf-8")
     (tmp / "signatures").mkdir(exist_ok=True)
-    for name in sorted(set(_SHARED_SIGNATURE.findall(toml))):
-        shutil.copy2(signatures / name, tmp / "signatures" / name)
-    (tmp / CAMPAIGN_FILE).write_text(_SHARED_SIGNATURE.sub(r'"signatures/\1"', toml),
-                                     encoding="utf-8")
+    for toml_path in sorted(tmp.glob("*.toml")):  # campaign.toml and its variants
+        toml = toml_path.read_text(encoding="utf-8")
+        for name in sorted(set(_SHARED_SIGNATURE.findall(toml))):
+            shutil.copy2(signatures / name, tmp / "signatures" / name)
+        toml_path.write_text(_SHARED_SIGNATURE.sub(r'"signatures/\1"', toml), encoding="utf-8")
     if target.exists():
         target.rmdir()
     tmp.rename(target)

@@ -350,7 +350,7 @@ def check_rerender(run: Path, audit: AuditRecords) -> Result:
         fresh = {path: sha for path, sha, _, _ in prepared.checked.store.files()}
         prepared.close()
     for r in audit.of("file"):
-        if r.get("kind") not in ("letter", "bundle", "manifest", "job_ticket"):
+        if r.get("kind") not in ("letter", "docx", "bundle", "manifest", "job_ticket"):
             continue
         path = str(r.get("path"))
         if fresh.get(path) != r.get("sha256"):

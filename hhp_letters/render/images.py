@@ -62,3 +62,12 @@ def prepare_image(path: Path, placed_width_mm: float) -> PreparedImage:
 def effective_ppi(path: Path, placed_width_mm: float) -> float:
     with Image.open(path) as img:
         return img.width / (placed_width_mm / MM_PER_INCH)
+
+
+def flatten_onto_white(source: Path, target: Path) -> None:
+    """An RGB PNG copy of ``source`` with any transparency composited onto white (for Word
+    templates: LibreOffice would otherwise export the alpha channel as a soft mask)."""
+    with Image.open(source) as img:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        Image.alpha_composite(white, rgba).convert("RGB").save(target, format="PNG")

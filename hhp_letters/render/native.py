@@ -73,6 +73,8 @@ class NativeBackend:
                     authority=a, fonts=assets.fonts, template=assets.template,
                     page=campaign.spec.notes.page, signature_aspect=sig.aspect,
                     logo_aspect=logo.aspect)
+        # authorities whose letters come from their own Word template: layout is Word's
+        self.word_codes = {a.code for a in campaign.spec.authorities if a.template}
         first = next(iter(self.designs.values()))
         self.page_size = (first.page_w, first.page_h)
         self._chars: dict[str, set[str]] = {f.key: set() for f in assets.fonts.faces()}
@@ -82,7 +84,7 @@ class NativeBackend:
         out = []
         for i, a in enumerate(self.campaign.spec.authorities, start=1):
             for fault in self.designs[a.code].static_problems():
-                out.append(error("letter_design", Origin("campaign.toml",
+                out.append(error("letter_design", Origin(self.campaign.path.name,
                                                          column=f"authorities[{i}]"), fault))
         return out
 
@@ -93,7 +95,14 @@ class NativeBackend:
             self._chars["regular"].update(design.static_chars())
             self._chars["bold"].update(design.authority.signatory.name)
         for job in jobs:
-            plan = self.designs[job.authority.code].plan(job)  # type: ignore[attr-defined]
+            design = self.designs[job.authority.code]
+            if isinstance(job, LetterJob) and job.authority.code in self.word_codes:
+                problems.extend(design.character_problems(job.origin, job.participant_id, (
+                    ("first name", job.first_name, "regular"),
+                    ("feedback line 1", job.feedback[0], "italic"),
+                    ("feedback line 2", job.feedback[1], "italic"))))
+                continue
+            plan = design.plan(job)  # type: ignore[attr-defined]
             if isinstance(plan, list):
                 problems.extend(plan)
                 continue

@@ -1,0 +1,79 @@
+"""Headless LibreOffice as a converter: one profile per run, documents converted in batches
+(one process per batch, never one per letter), Carlito made available so Calibri templates
+keep their metrics, a timeout, and a clear message when LibreOffice is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hhp_letters.errors import ConverterUnavailable, RenderError
+
+INSTALL_HINT = ("install LibreOffice: `sudo apt-get install libreoffice-writer-nogui` "
+                "(Debian/Ubuntu), or the LibreOffice package for your system")
+STARTUP_SECONDS = 90
+PER_DOCUMENT_SECONDS = 10
+
+
+def find_soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+class Converter:
+    """A LibreOffice with a private profile for this run. Use as a context manager."""
+
+    def __init__(self, fonts: Sequence[Path] = ()) -> None:
+        binary = find_soffice()
+        if binary is None:
+            raise ConverterUnavailable("LibreOffice (soffice) is not installed; it is needed "
+                                       "for Word templates", hint=INSTALL_HINT)
+        self.binary = binary
+        self.profile = Path(tempfile.mkdtemp(prefix="hhp-libreoffice-"))
+        font_dir = self.profile / "user" / "fonts"
+        font_dir.mkdir(parents=True)
+        for font in fonts:  # fonts in the profile are LibreOffice's own, for this run only
+            shutil.copy2(font, font_dir / font.name)
+
+    def __enter__(self) -> Converter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def convert(self, documents: Sequence[Path], out_dir: Path) -> list[Path]:
+        """Convert ``documents`` to PDF in ``out_dir`` in one LibreOffice process."""
+        if not documents:
+            return []
+        out_dir.mkdir(parents=True, exist_ok=True)
+        command = [self.binary, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
+                   "--invisible", "--nologo", "--nodefault", "--norestore", "--nolockcheck",
+                   "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir),
+                   *map(str, documents)]
+        timeout = STARTUP_SECONDS + PER_DOCUMENT_SECONDS * len(documents)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                  check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise RenderError(f"LibreOffice did not finish converting {len(documents)} "
+                              f"document(s) within {timeout} s",
+                              hint="try again; if it keeps happening, run with fewer letters "
+                                   "per bundle") from exc
+        except OSError as exc:
+            raise ConverterUnavailable(f"LibreOffice could not be started: {exc}",
+                                       hint=INSTALL_HINT) from exc
+        pdfs = [out_dir / f"{doc.stem}.pdf" for doc in documents]
+        missing = [p.name for p in pdfs if not p.is_file()]
+        if missing:
+            detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise RenderError(f"LibreOffice did not produce {len(missing)} PDF(s), e.g. "
+                              f"{', '.join(missing[:3])} (exit {done.returncode}: "
+                              f"{' / '.join(detail) or 'no message'})",
+                              hint="open the .docx in Word or LibreOffice to see whether it "
+                                   "is damaged")
+        return pdfs

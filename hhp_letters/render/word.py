@@ -1,0 +1,188 @@
+"""LA-branded Word letterheads: docxtpl under our Jinja2 environment, and a template lint.
+
+Values are escaped for Word XML by the environment (autoescape), so ``&``, ``<``, quotes and
+``{{ }}`` in spreadsheet text print literally; line breaks in feedback become line breaks.
+Placeholders that are not ours are errors (StrictUndefined), never blanks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage, Listing
+from jinja2 import TemplateError, UndefinedError
+
+from hhp_letters.campaign import Authority
+from hhp_letters.errors import RenderError
+from hhp_letters.model import LetterJob
+from hhp_letters.problems import Origin, Problem, error, warning
+from hhp_letters.render.templating import environment
+
+PLACEHOLDERS = {
+    "first_name": "the participant's first name",
+    "last_name": "the participant's last name",
+    "name_line": "first and last name, for the address",
+    "address": "the address lines, POST TOWN and postcode, one per line",
+    "address_1": "address line 1", "address_2": "address line 2",
+    "address_3": "address line 3", "town": "POST TOWN", "postcode": "postcode",
+    "feedback_1": "the manager's first line", "feedback_2": "the manager's second line",
+    "signatory": "signatory.name and signatory.title", "signature": "the signature image",
+    "date": "the letter date", "authority": "the council's name", "area": "the area",
+}
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+_SMART = "\u2018\u2019\u201c\u201d"
+_TAG = re.compile(r"\{[{%#](.*?)[}%#]\}", re.DOTALL)
+_PARAGRAPH = re.compile(r"<w:p[ >].*?</w:p>", re.DOTALL)
+_TEXT = re.compile(r"<w:t(?: [^>]*)?>([^<]*)</w:t>")
+_XML_PARTS = re.compile(r"word/(document|header\d*|footer\d*)\.xml")
+
+
+def _xml_parts(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name).decode("utf-8") for name in zf.namelist()
+                if _XML_PARTS.fullmatch(name)}
+
+
+def lint_template(path: Path, shown: str, origin: Origin) -> list[Problem]:
+    """Problems a Word template would cause: unknown or misspelt placeholders, placeholders
+    Word split across runs, smart quotes inside tags, Jinja syntax errors."""
+    problems: list[Problem] = []
+    try:
+        parts = _xml_parts(path)
+        template = DocxTemplate(str(path))
+        names = template.get_undeclared_template_variables(jinja_env=environment())
+    except TemplateError as exc:
+        return [error("template_syntax", origin, f"{shown}: template error: {exc}",
+                      "fix the {{ }} / {% %} tags in Word")]
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        return [error("template_format", origin, f"{shown} is not a readable .docx ({exc})",
+                      "save the letterhead from Word as .docx")]
+    for name in sorted(names - set(PLACEHOLDERS)):
+        close = difflib.get_close_matches(name, PLACEHOLDERS, n=1)
+        hint = f"did you mean {{{{ {close[0]} }}}}?" if close else (
+            "use only: " + ", ".join(sorted(PLACEHOLDERS)))
+        problems.append(error("template_unknown_placeholder", origin,
+                              f"{shown}: {{{{ {name} }}}} is not a placeholder hhp-letters "
+                              "fills, so the letter would be wrong", hint))
+    for part, xml in sorted(parts.items()):
+        for para in _PARAGRAPH.findall(xml):
+            runs = _TEXT.findall(para)
+            text = "".join(runs)
+            for match in _TAG.finditer(text):
+                tag = match.group(0)
+                if any(q in tag for q in _SMART):
+                    problems.append(error(
+                        "template_smart_quotes", origin,
+                        f"{shown} ({part}): {tag} has curly quotes, which Jinja2 cannot read",
+                        "retype the quotes inside the tag as straight quotes (turn off "
+                        "AutoCorrect 'straight quotes with smart quotes')"))
+                elif not any(tag in r for r in runs):
+                    problems.append(warning(
+                        "template_split_placeholder", origin,
+                        f"{shown} ({part}): Word split {tag} across formatting runs; it is "
+                        "joined before rendering, but takes the first run's formatting",
+                        "select the placeholder, clear its formatting and type it again in "
+                        "one go"))
+            for broken in re.findall(r"\{\s+\{[^}]*\}\s*\}|\{\{[^}]*\}\s+\}", text):
+                problems.append(error(
+                    "template_split_placeholder", origin,
+                    f"{shown} ({part}): {broken!r} has a space between its braces and would "
+                    "print as typed", "write placeholders as {{ name }} with no space "
+                    "between the two braces"))
+    return problems
+
+
+class WordLetter:
+    """One authority's Word template for one run."""
+
+    def __init__(self, path: Path, authority: Authority, signature: Path, date_text: str,
+                 shown: str) -> None:
+        self.path = path
+        self.authority = authority
+        self.signature = signature
+        self.date_text = date_text
+        self.shown = shown
+        self.env = environment(autoescape=True)
+
+    def context(self, template: DocxTemplate, job: LetterJob) -> Mapping[str, Any]:
+        lines = job.address_lines
+        street = lines[:-2]
+        a = self.authority
+        return {
+            "first_name": job.first_name, "last_name": job.last_name,
+            "name_line": job.name_line, "address": Listing("\n".join(lines)),
+            "address_1": street[0] if street else "",
+            "address_2": street[1] if len(street) > 1 else "",
+            "address_3": street[2] if len(street) > 2 else "",
+            "town": lines[-2], "postcode": lines[-1],
+            "feedback_1": Listing(job.feedback[0]), "feedback_2": Listing(job.feedback[1]),
+            "signatory": {"name": a.signatory.name, "title": a.signatory.title},
+            "signature": InlineImage(template, str(self.signature), width=Mm(a.signature_width)),
+            "date": self.date_text, "authority": a.name, "area": a.display_area,
+        }
+
+    def render(self, job: LetterJob) -> bytes:
+        """The filled-in .docx, with fixed zip times so the same input gives the same bytes."""
+        template = DocxTemplate(str(self.path))
+        try:
+            template.render(self.context(template, job), jinja_env=self.env, autoescape=True)
+            props = template.docx.core_properties
+            props.title, props.author = job.title, self.authority.name
+            props.subject, props.keywords = "", "hhp-letters letters"
+        except UndefinedError as exc:
+            raise RenderError(f"{self.shown}: {exc.message}",
+                              hint="run `hhp-letters check` to list the template's "
+                                   "placeholders") from exc
+        except TemplateError as exc:
+            raise RenderError(f"{self.shown}: template error: {exc}") from exc
+        buf = io.BytesIO()
+        template.save(buf)
+        return _fixed_times(buf.getvalue())
+
+
+def _fixed_times(docx: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(fixed, zin.read(info.filename))
+    return out.getvalue()
+
+
+_CREATION = re.compile(rb"/CreationDate\s*\(D:(\d{14})")
+_MOD = re.compile(rb"/ModDate\s*\(D:(\d{14})")
+_CHECKSUM = re.compile(rb"/DocChecksum\s*/([0-9A-Fa-f]+)")
+_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]")
+
+
+def make_deterministic(pdf: bytes, day: str) -> bytes:
+    """LibreOffice stamps the clock into /CreationDate and derives /ID and /DocChecksum from
+    it; replace them in place with same-length values (so the cross-reference table stays
+    right): the date with ``day`` (YYYYMMDD), /DocChecksum with zeros, the /ID with a digest
+    of the rest of the file."""
+    stamp = (day + "000000").encode("ascii")[:14]
+
+    def fix_date(match: re.Match[bytes]) -> bytes:
+        return match.group(0)[:-14] + stamp
+
+    out = _MOD.sub(fix_date, _CREATION.sub(fix_date, pdf))
+    out = _CHECKSUM.sub(lambda m: m.group(0)[:-len(m.group(1))] + b"0" * len(m.group(1)), out)
+    found = _ID.search(out)
+    if found is None:
+        return out
+    (a0, a1), (b0, b1) = found.span(1), found.span(2)
+    zeroed = out[:a0] + b"0" * (a1 - a0) + out[a1:b0] + b"0" * (b1 - b0) + out[b1:]
+    digest = hashlib.md5(zeroed, usedforsecurity=False).hexdigest().upper().encode("ascii")
+    ident = (digest * (1 + (a1 - a0) // len(digest)))[:a1 - a0]
+    ident2 = (digest * (1 + (b1 - b0) // len(digest)))[:b1 - b0]
+    return out[:a0] + ident + out[a1:b0] + ident2 + out[b1:]
