@@ -39,8 +39,10 @@ PRAISE = ["Your calm, patient work with the family turned a crisis into a plan e
           "this winter without a word of complaint."]
 
 
-def make_campaign(folder: Path, n: int) -> None:
-    """A letters campaign of ``n`` treatment participants (CSV), branded like the samples."""
+def make_campaign(folder: Path, n: int, authorities: tuple[str, ...] = ("FB", "HC", "KB"),
+                  word: bool = False) -> None:
+    """A letters campaign of ``n`` treatment participants (CSV), branded like the samples;
+    with ``word``, Harrowmere (HC) uses the sample Word letterhead."""
     rng = random.Random(n)
     shutil.copytree(SAMPLE / "brand", folder / "brand")
     shutil.copytree(ROOT / "signatures", folder / "signatures")
@@ -48,6 +50,11 @@ def make_campaign(folder: Path, n: int) -> None:
     toml = toml.replace('participants = "data/randomised.xlsx"', 'participants = "list.csv"')
     toml = toml.replace('sheet = "Allocation"\n', "").replace("../../signatures/", "signatures/")
     toml = toml.replace('feedback = ["data/feedback/*.xlsx"]', 'feedback = ["feedback.csv"]')
+    if word:
+        shutil.copytree(SAMPLE / "templates", folder / "templates")
+        toml = toml.replace('signature = "signatures/hc-signature.png" }',
+                            'signature = "signatures/hc-signature.png" }\n'
+                            'template = "templates/hc-letter.docx"')
     (folder / "campaign.toml").write_text(toml, encoding="utf-8")
     codes = {"FB": "FL", "HC": "HW", "KB": "KY"}
     with (folder / "list.csv").open("w", newline="", encoding="utf-8") as lf, \
@@ -57,7 +64,7 @@ def make_campaign(folder: Path, n: int) -> None:
                      "Address line 1", "Post town", "Postcode"])
         fw.writerow(["Participant ID", "Feedback 1", "Feedback 2"])
         for i in range(n):
-            code = list(codes)[i % 3]
+            code = authorities[i % len(authorities)]
             pid = f"P{i:07d}"
             lw.writerow([pid, rng.choice(FIRST), rng.choice(LAST), code, "Treatment",
                          f"{rng.randint(1, 240)} {rng.choice(STREETS)}", "FERNLEIGH",

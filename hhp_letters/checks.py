@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -18,6 +19,7 @@ from hhp_letters.sources import Row, Table, read_table
 from hhp_letters.store import Store
 
 MARKUP_SIGNS = ("<", "{{", "{%", "{#")
+_SAFE_ID = re.compile(r"[\w-][\w .-]{0,99}")
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "GIF", "BMP"})
 
 
@@ -166,6 +168,11 @@ def _participant(row: Row, campaign: Campaign, problems: list[Problem]) -> Parti
     if not pid:
         add(error("missing_id", row.where("participant_id"), "the participant id is blank",
                   "every row of the randomised list needs its participant id"))
+    elif not _SAFE_ID.fullmatch(pid):
+        add(error("unsafe_id", row.where("participant_id"),
+                  f"participant id {pid!r} cannot be used as a file name",
+                  "use ids of letters, digits, spaces, '.', '-' and '_' (not starting with '.')",
+                  pid))
     arm_text = row.get("arm")
     arm = Arm.parse(arm_text)
     if arm is None:

@@ -313,6 +313,9 @@ CASES = [
          before=setcell("P006", "postcode", "")),
     Case("invalid-postcode", at("invalid_postcode", LIST_X, 4, "Post Code (H)"),
          before=setcell("P003", "postcode", "SG13 8D")),
+    Case("id-that-is-a-path", at("unsafe_id", LIST_X, 3, "Participant ID (A)"),
+         before=setcell("P002", "id", "../../etc/passwd"),
+         message=("'../../etc/passwd' cannot be used as a file name",)),
     # -- feedback files
     Case("conflicting-feedback", at("conflicting_feedback", FB_A, 2),
          before=feedback_add("team-b.xlsx", ["P001", "Something else.", "And more."]),
@@ -738,3 +741,16 @@ def test_problems_csv_is_rewritten_when_clean(make_campaign: Callable[..., Campa
     builder.build()
     assert builder.run_check().exit_code == 0
     assert builder.problems() == []
+
+
+def test_control_characters_never_reach_a_letter(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    # BEL and form feed would become paragraph and page breaks in a Word letter
+    builder = make_campaign("csv")
+    builder.rows[P["P001"]][COL["first"]] = "Ali\x07ce"
+    next(r for r in builder.feedback["team-a.csv"] if r[0] == "P001")[1] = \
+        "Great\x0cwork\x07 this year."
+    builder.build()
+    checked = builder.checked()
+    assert checked.participants[0].first_name == "Ali ce"
+    assert checked.feedback["P001"].line_1 == "Great work this year."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,14 @@ class Table:
         return rows if rows is not None else iter(())
 
 
+# Control characters other than line breaks: invisible, invalid in Word XML, and some (BEL,
+# form feed) would become paragraph or page breaks in a Word letter.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _clean(text: str, multiline: bool) -> str:
     text = text.replace("\u00a0", " ").replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
     if multiline:
         lines = [" ".join(line.split()) for line in text.split("\n")]
         return "\n".join(line for line in lines if line)
