@@ -22,6 +22,7 @@ from hhp_letters.campaign import Kind, load_campaign
 from hhp_letters.errors import CampaignError, HhpError, RunFolderError, UsageError
 from hhp_letters.pipeline import Prepared, prepare, run
 from hhp_letters.problems import Problem, write_problems_csv
+from hhp_letters.render.libreoffice import find_soffice
 from hhp_letters.scaffold import init_campaign
 from hhp_letters.verify import MAX_DETAILS, verify_run
 
@@ -275,8 +276,23 @@ def demo_command(
         "hhp-demo"),
     force: Annotated[bool, typer.Option(help="Replace the folder if it exists.")] = False,
 ) -> None:
-    """The whole flow on the bundled samples: init, check, letters (and proofs), verify."""
+    """The whole flow on the bundled samples: check, letters (and proofs), notes, the Word
+    letterhead (when LibreOffice is installed), and verify each run."""
     console = _out()
+
+    def step(title: str, campaign: Path, run_dir: Path, list_file: Path, *,
+             proof: bool = False) -> bool:
+        prepared = prepare(load_campaign(campaign), proof=proof)
+        result = run(prepared, run_dir)
+        prepared.close()
+        results = verify_run(run_dir, participants=list_file)
+        failed = [r.name for r in results if not r.ok]
+        item = "notes" if prepared.checked.campaign.kind == "notes" else "letters"
+        console.print(f"{title}: {result.written.letters} {item}, "
+                      f"{len(result.written.bundles)} bundle(s), {result.written.pages} pages in "
+                      f"{result.seconds:.1f} s → {escape(str(run_dir))}; verify: "
+                      + ("all checks passed" if not failed else f"FAILED {', '.join(failed)}"))
+        return not failed
 
     def work() -> int:
         if out.exists() and not force:
@@ -284,27 +300,27 @@ def demo_command(
                                  hint="choose another --out, or add --force to replace it")
         if out.exists():
             shutil.rmtree(out)
-        campaign = init_campaign(out / "letters-campaign", "letters").parent
-        console.print(f"1. campaign copied from the samples → {escape(str(campaign))}")
-        console.print("2. check")
-        if run_check(campaign, console) != 0:
+        letters = init_campaign(out / "letters-campaign", "letters").parent
+        notes = init_campaign(out / "notes-campaign", "notes").parent
+        console.print(f"Sample campaigns copied to {escape(str(out))}. Checking the letters:")
+        if run_check(letters, console) != 0:
             return 1
-        run_dir = out / "letters-run"
-        prepared = prepare(load_campaign(campaign))
-        result = run(prepared, run_dir)
-        console.print(f"3. letters: {result.written.letters} letters, "
-                      f"{len(result.written.bundles)} bundles, {result.written.pages} pages in "
-                      f"{result.seconds:.1f} s → {escape(str(run_dir))}")
-        proof = run(prepare(load_campaign(campaign), proof=True),
-                            out / "letters-proof")
-        console.print(f"4. proofs: {proof.written.letters} watermarked letters and "
-                      f"{escape(str(out / 'letters-proof' / 'proof' / 'contact-sheet.png'))}")
-        results = verify_run(run_dir, participants=campaign / "data" / "randomised.xlsx")
-        failed = [r.name for r in results if not r.ok]
-        console.print(f"5. verify: {len(results) - len(failed)} of {len(results)} checks "
-                      "passed" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
-        console.print(f"Open {escape(str(run_dir / 'summary.html'))} for the delivery summary.")
-        return 1 if failed else 0
+        listing = letters / "data" / "randomised.xlsx"
+        ok = step("letters", letters, out / "letters-run", listing)
+        ok &= step("proofs", letters, out / "letters-proof", listing, proof=True)
+        ok &= step("notes", notes, out / "notes-run",
+                   notes / "data" / "randomised-workers.xlsx")
+        if find_soffice() is None:
+            console.print("Word letterhead: skipped, LibreOffice is not installed "
+                          "(apt-get install libreoffice-writer-nogui)")
+        else:
+            ok &= step("Word letterhead", letters / "campaign-word.toml", out / "word-run",
+                       listing)
+        console.print(f"Open {escape(str(out / 'letters-run' / 'summary.html'))} for the "
+                      "delivery summary, and "
+                      f"{escape(str(out / 'letters-proof' / 'proof' / 'contact-sheet.png'))} "
+                      "for the proofs.")
+        return 0 if ok else 1
 
     raise typer.Exit(_guard(work, ctx.obj))
 
