@@ -48,11 +48,28 @@ def withheld_reason(p: Participant) -> str | None:
     return None
 
 
-class Merged:
-    """The letters of a checked campaign, streamed from its store in postage order."""
+class _Outcomes:
+    """What both kinds share: the rows that get nothing, and why."""
 
     def __init__(self, checked: CheckedInputs) -> None:
         self.checked = checked
+
+    def iter_withheld(self) -> Iterator[Withheld]:
+        for p in self.checked.iter_participants():
+            reason = withheld_reason(p)
+            if reason is not None:
+                yield Withheld(p, reason)
+
+    @property
+    def withheld(self) -> tuple[Withheld, ...]:
+        return tuple(self.iter_withheld())
+
+
+class Merged(_Outcomes):
+    """The letters of a checked campaign, streamed from its store in postage order."""
+
+    def __init__(self, checked: CheckedInputs) -> None:
+        super().__init__(checked)
         self._assign_sort_keys()
 
     def _assign_sort_keys(self) -> None:
@@ -72,19 +89,9 @@ class Merged:
     def count(self) -> int:
         return self.checked.store.count_letter_jobs()
 
-    def iter_withheld(self) -> Iterator[Withheld]:
-        for p in self.checked.iter_participants():
-            reason = withheld_reason(p)
-            if reason is not None:
-                yield Withheld(p, reason)
-
     @property
     def jobs(self) -> tuple[LetterJob, ...]:
         return tuple(self.iter_jobs())
-
-    @property
-    def withheld(self) -> tuple[Withheld, ...]:
-        return tuple(self.iter_withheld())
 
 
 _PUNCT = re.compile(r"[,.]")
@@ -113,11 +120,8 @@ def merge_letters(checked: CheckedInputs) -> Merged:
 _UNSAFE = re.compile(r"[^\w-]+")
 
 
-class NotesMerged:
+class NotesMerged(_Outcomes):
     """The notes of a checked campaign: one per treatment team, streamed from the store."""
-
-    def __init__(self, checked: CheckedInputs) -> None:
-        self.checked = checked
 
     def iter_jobs(self) -> Iterator[NoteJob]:
         campaign = self.checked.campaign
@@ -137,12 +141,6 @@ class NotesMerged:
 
     def count(self) -> int:
         return self.checked.store.count_note_teams()
-
-    def iter_withheld(self) -> Iterator[Withheld]:
-        for p in self.checked.iter_participants():
-            reason = withheld_reason(p)
-            if reason is not None:
-                yield Withheld(p, reason)
 
     @property
     def jobs(self) -> tuple[NoteJob, ...]:
