@@ -13,12 +13,13 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any, cast
 
+import pypdfium2 as pdfium
 from pypdf import PdfReader, PdfWriter
 
 from hhp_letters.campaign import Campaign
 from hhp_letters.model import LetterJob
 from hhp_letters.problems import Problem, error
-from hhp_letters.render.libreoffice import Converter
+from hhp_letters.render.libreoffice import Conversion, Converter
 from hhp_letters.render.native import Job, NativeBackend
 from hhp_letters.render.pdf import DocumentWriter
 from hhp_letters.render.word import WordLetter, make_deterministic
@@ -52,10 +53,11 @@ class Written:
 
 @dataclass
 class WordSet:
-    """The Word templates of a run (by authority code) and the run's one converter."""
+    """The Word templates of a run (by authority code) and its LibreOffice converters (one
+    per core, each with its own profile)."""
 
     letters: Mapping[str, WordLetter]
-    converter: Converter
+    converters: Sequence[Converter]
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -193,22 +195,35 @@ def job_ticket(campaign: Campaign, written: Written) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _readback_problems(job: LetterJob, pdf: bytes, shown: str) -> list[Problem]:
+def _page_text(pdf: bytes) -> tuple[int, str]:
+    """Page count and the first page's text, by PDFium (fast enough for every letter)."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        page = doc[0]
+        textpage = page.get_textpage()
+        text = str(textpage.get_text_range())
+        textpage.close()
+        page.close()
+        return len(doc), text
+    finally:
+        doc.close()
+
+
+def _readback_problems(job: LetterJob, pdf: bytes, page: Any, shown: str) -> list[Problem]:
     """A converted Word letter must be one page, with every font embedded, and must say the
     participant's first name and both feedback lines."""
     problems: list[Problem] = []
-    reader = PdfReader(io.BytesIO(pdf))
 
     def add(code: str, message: str, hint: str) -> None:
         problems.append(error(code, job.origin, f"participant {job.participant_id!r}: {message}",
                               hint, job.participant_id))
 
-    if len(reader.pages) != 1:
-        add("overflow", f"the Word letter came out as {len(reader.pages)} pages ({shown})",
+    pages, raw = _page_text(pdf)
+    if pages != 1:
+        add("overflow", f"the Word letter came out as {pages} pages ({shown})",
             "shorten the feedback for this participant, or tighten the Word template")
         return problems
-    page = reader.pages[0]
-    text = "".join((page.extract_text() or "").split())
+    text = "".join(raw.split())
     wanted = (("first name", job.first_name), ("feedback line 1", job.feedback[0]),
               ("feedback line 2", job.feedback[1]))
     for what, value in wanted:
@@ -237,33 +252,76 @@ def _fonts(page: Any) -> Iterator[Any]:
             yield child.get_object()
 
 
+def _single_page_pdf(page: Any, title: str, author: str, day: str) -> bytes:
+    writer = PdfWriter()
+    writer.add_page(page)
+    writer.add_metadata({"/Title": title, "/Author": author, "/Creator": WORD_CREATOR,
+                         "/CreationDate": f"D:{day}000000Z", "/ModDate": f"D:{day}000000Z"})
+    buf = io.BytesIO()
+    writer.write(buf)
+    return make_deterministic(buf.getvalue(), day)
+
+
+WORD_CREATOR = "hhp-letters (Word template, LibreOffice)"
+MIN_PART = 20  # letters; smaller bundles are converted by one process
+
+
+def _convert_parts(word: WordSet, letter: WordLetter, chunk: Sequence[LetterJob], name: str,
+                   work: Path) -> list[tuple[list[LetterJob], Conversion]]:
+    """Start converting the bundle as one document per converter (in parallel)."""
+    n = max(1, min(len(word.converters), len(chunk) // MIN_PART))
+    size = -(-len(chunk) // n)
+    work.mkdir(parents=True, exist_ok=True)
+    started = []
+    for i, converter in enumerate(word.converters[:n]):
+        part = list(chunk[i * size:(i + 1) * size])
+        if not part:
+            continue
+        docx = work / f"{name}-part{i + 1}.docx"
+        docx.write_bytes(letter.render_batch(part, f"Bundle {name}"))
+        started.append((part, converter.start([docx], work / f"pdf-{i + 1}")))
+    return started
+
+
 def _write_word_bundle(backend: NativeBackend, word: WordSet, chunk: Sequence[LetterJob],
                        root: Path, store: Store, name: str, prefix: str, duplex: bool,
                        progress: Progress | None) -> tuple[Bundle | None, list[Problem]]:
-    """Fill the Word template for each letter, convert them in one LibreOffice call, read each
-    back, then bundle them. Letters that fail the read-back are left out and returned as
-    problems."""
+    """Fill the Word template for the whole bundle (one document per converter, converted in
+    parallel), split the result into one PDF per letter, read each back, and bundle them.
+    The filled-in .docx of each letter is kept beside its PDF. Letters that fail the read-back
+    are left out and returned as problems."""
     authority = chunk[0].authority
     letter = word.letters[authority.code]
     folder = root / f"{prefix}letters" / authority.code
-    documents = []
-    for job in chunk:
-        data = letter.render(job)
-        path = folder / f"{job.stem}.docx"
-        path.write_bytes(data)
-        documents.append(path)
-    converted = root / ".converting"
-    pdfs = word.converter.convert(documents, converted)
+    work = root / ".converting"
     day = f"{backend.campaign.spec.campaign.date:%Y%m%d}"
+    started = _convert_parts(word, letter, chunk, name, work) if letter.batchable else []
+    documents = {}
+    for job in chunk:  # each letter's own .docx, made while LibreOffice works
+        path = folder / f"{job.stem}.docx"
+        path.write_bytes(letter.render(job))
+        documents[job.key] = path
+    pages: list[tuple[LetterJob, Any]] = []
+    for part, conversion in started:
+        reader = PdfReader(conversion.wait()[0])
+        if len(reader.pages) == len(part):
+            pages += zip(part, reader.pages, strict=True)
+        else:  # a letter ran over a page: convert this part letter by letter to find it
+            pages += _one_by_one(word, part, documents, work)
+    if not started:
+        pages = _one_by_one(word, chunk, documents, work)
     problems: list[Problem] = []
     writer = PdfWriter()
     manifest: list[tuple[object, ...]] = []
-    good = 0
-    for job, pdf_path, docx in zip(chunk, pdfs, documents, strict=True):
-        pdf = make_deterministic(pdf_path.read_bytes(), day)
-        pdf_path.unlink()
+    for job, page in pages:
         rel = f"{prefix}letters/{authority.code}/{job.stem}.pdf"
-        found = _readback_problems(job, pdf, rel)
+        pdf = _single_page_pdf(page, job.title, authority.name, day) if page is not None else b""
+        found = (_readback_problems(job, pdf, page, rel) if page is not None else
+                 [error("overflow", job.origin, f"participant {job.participant_id!r}: the Word "
+                        f"letter came out as more than one page ({rel})",
+                        "shorten the feedback for this participant, or tighten the template",
+                        job.participant_id)])
+        docx = documents[job.key]
         if found:
             problems += found
             docx.unlink()
@@ -275,24 +333,21 @@ def _write_word_bundle(backend: NativeBackend, word: WordSet, chunk: Sequence[Le
                        len(docx_data), "docx")
         store.add_file(rel, sha, len(pdf), "letter")
         first = len(writer.pages) + 1
-        writer.append(PdfReader(io.BytesIO(pdf)))
+        writer.add_page(page)
         if duplex:
-            box = writer.pages[-1].mediabox
-            writer.add_blank_page(float(box.width), float(box.height))
-        pages = len(writer.pages) - first + 1
-        store.add_output(job.key, rel, sha, name, first, pages)
-        good += 1
-        manifest.append((good, first, pages, (pages + 1) // 2 if duplex else pages,
+            writer.add_blank_page(float(page.mediabox.width), float(page.mediabox.height))
+        count = len(writer.pages) - first + 1
+        store.add_output(job.key, rel, sha, name, first, count)
+        manifest.append((len(manifest) + 1, first, count, (count + 1) // 2 if duplex else count,
                          job.sort_key.replace("\x00", " "), job.postcode))
         if progress is not None:
             progress(1)
-    shutil.rmtree(converted, ignore_errors=True)
-    if not good:
+    shutil.rmtree(work, ignore_errors=True)
+    if not manifest:
         return None, problems
-    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     writer.add_metadata({"/Title": f"Bundle {name}", "/Author": authority.name,
                          "/Subject": backend.campaign.spec.campaign.name,
-                         "/Creator": "hhp-letters (Word template, LibreOffice)",
+                         "/Creator": WORD_CREATOR,
                          "/CreationDate": f"D:{day}000000Z", "/ModDate": f"D:{day}000000Z"})
     buf = io.BytesIO()
     writer.write(buf)
@@ -303,4 +358,16 @@ def _write_word_bundle(backend: NativeBackend, word: WordSet, chunk: Sequence[Le
     sha = hashlib.sha256(data).hexdigest()
     store.add_file(bundle_rel, sha, len(data), "bundle")
     _write_manifest(root, f"{prefix}bundles/{name}.csv", manifest, store)
-    return Bundle(name, bundle_rel, sha, good, len(writer.pages)), problems
+    return Bundle(name, bundle_rel, sha, len(manifest), len(writer.pages)), problems
+
+
+def _one_by_one(word: WordSet, jobs: Sequence[LetterJob], documents: Mapping[str, Path],
+                work: Path) -> list[tuple[LetterJob, Any]]:
+    """Convert each letter's own .docx (one process for all of them); a letter that is not
+    exactly one page gets ``None`` for its page."""
+    pdfs = word.converters[0].convert([documents[j.key] for j in jobs], work / "single")
+    out: list[tuple[LetterJob, Any]] = []
+    for job, pdf in zip(jobs, pdfs, strict=True):
+        reader = PdfReader(pdf)
+        out.append((job, reader.pages[0] if len(reader.pages) == 1 else None))
+    return out

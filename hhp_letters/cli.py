@@ -19,7 +19,13 @@ from rich.table import Table
 
 from hhp_letters import __version__
 from hhp_letters.campaign import Kind, load_campaign
-from hhp_letters.errors import CampaignError, HhpError, RunFolderError, UsageError
+from hhp_letters.errors import (
+    CampaignError,
+    HhpError,
+    ProblemsFound,
+    RunFolderError,
+    UsageError,
+)
 from hhp_letters.pipeline import Prepared, prepare, run
 from hhp_letters.problems import Problem, write_problems_csv
 from hhp_letters.render.libreoffice import find_soffice
@@ -203,8 +209,15 @@ def _produce(ctx: typer.Context, kind: Kind, campaign: Path, out: Path, proof: b
                       TimeRemainingColumn(), console=console, transient=True,
                       disable=total < 200) as bar:
             task = bar.add_task(item, total=total)
-            result = run(prepared, out, force=force, skip_invalid=skip_invalid,
-                         progress=lambda n: bar.advance(task, n))
+            try:
+                result = run(prepared, out, force=force, skip_invalid=skip_invalid,
+                             progress=lambda n: bar.advance(task, n))
+            except ProblemsFound as exc:  # found while rendering (a Word letter ran over)
+                show_problems(console, exc.problems)
+                write_problems_csv(loaded.root / "problems.csv", exc.problems)
+                console.print(f"[red]FAILED[/]: {escape(exc.message)}. Fix them, or use "
+                              f"--skip-invalid to produce the valid {item} and record the rest.")
+                return 1
         console.print(
             f"[green]Done[/]: {result.written.letters} {item}, "
             f"{len(result.written.bundles)} bundles, {result.written.pages} pages, "

@@ -178,7 +178,11 @@ def _word_set(prepared: Prepared) -> Iterator[WordSet | None]:
         yield None
         return
     fonts = [f.path for f in prepared.assets.fonts.faces()]
-    with tempfile.TemporaryDirectory(prefix="hhp-word-") as tmp, Converter(fonts) as converter:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hhp-word-"))
+        # one LibreOffice per core, each with its own profile: a bundle converts in parallel
+        converters = [stack.enter_context(Converter(fonts))
+                      for _ in range(max(1, min(4, os.cpu_count() or 1)))]
         letters = {}
         for a in authorities:
             assert a.template is not None
@@ -187,7 +191,7 @@ def _word_set(prepared: Prepared) -> Iterator[WordSet | None]:
             letters[a.code] = WordLetter(campaign.resolve(a.template), a, signature,
                                          format_date(a.date or campaign.spec.campaign.date),
                                          a.template)
-        yield WordSet(letters, converter)
+        yield WordSet(letters, converters)
 
 
 def _write_text(root: Path, rel: str, text: str, kind: str, store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -192,3 +193,32 @@ def test_word_campaign_loads_with_its_template() -> None:
     campaign = load_campaign(resource_dir("samples") / "letters" / "campaign-word.toml")
     assert [a.template for a in campaign.spec.authorities] == [None, "templates/hc-letter.docx",
                                                                 None]
+
+
+@needs_soffice
+def test_a_word_letter_that_runs_over_a_page_is_an_error_naming_it(tmp_path: Path) -> None:
+    toml = word_campaign(tmp_path)
+    path = sorted((toml.parent / "data" / "feedback").glob("hc-*.xlsx"))[0]
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    pid = str(ws.cell(row=2, column=1).value)
+    ws.cell(row=2, column=3).value = " ".join(["remarkable"] * 400)
+    wb.save(path)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["letters", str(toml), "--out", str(out)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert not out.exists()
+    rows = list(csv.DictReader((toml.parent / "problems.csv").read_text(
+        encoding="utf-8-sig").splitlines()))
+    assert [(r["code"], r["participant_id"]) for r in rows] == [("overflow", pid)]
+    skipped = runner.invoke(app, ["letters", str(toml), "--out", str(out), "--skip-invalid"])
+    assert skipped.exit_code == 0, skipped.output
+    assert not (out / "letters" / "HC" / f"{pid}.pdf").exists()
+    assert len(list((out / "letters" / "HC").glob("*.pdf"))) == 61
+    records = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    mine = [r for r in records if r.get("participant_id") == pid]
+    assert [(r["status"], r["reason"], r["output"]) for r in mine] == [
+        ("withheld", "overflow", None)]
+    verified = runner.invoke(app, ["verify", str(out)], env={"COLUMNS": "200"})
+    assert verified.exit_code == 0, verified.output

@@ -46,34 +46,51 @@ class Converter:
     def close(self) -> None:
         shutil.rmtree(self.profile, ignore_errors=True)
 
-    def convert(self, documents: Sequence[Path], out_dir: Path) -> list[Path]:
-        """Convert ``documents`` to PDF in ``out_dir`` in one LibreOffice process."""
-        if not documents:
-            return []
+    def start(self, documents: Sequence[Path], out_dir: Path) -> Conversion:
+        """Start converting ``documents`` to PDF in ``out_dir`` in one LibreOffice process."""
         out_dir.mkdir(parents=True, exist_ok=True)
         command = [self.binary, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
                    "--invisible", "--nologo", "--nodefault", "--norestore", "--nolockcheck",
                    "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir),
                    *map(str, documents)]
-        timeout = STARTUP_SECONDS + PER_DOCUMENT_SECONDS * len(documents)
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                  check=False, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            raise RenderError(f"LibreOffice did not finish converting {len(documents)} "
-                              f"document(s) within {timeout} s",
-                              hint="try again; if it keeps happening, run with fewer letters "
-                                   "per bundle") from exc
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         except OSError as exc:
             raise ConverterUnavailable(f"LibreOffice could not be started: {exc}",
                                        hint=INSTALL_HINT) from exc
-        pdfs = [out_dir / f"{doc.stem}.pdf" for doc in documents]
-        missing = [p.name for p in pdfs if not p.is_file()]
+        return Conversion(process, [out_dir / f"{d.stem}.pdf" for d in documents],
+                          STARTUP_SECONDS + PER_DOCUMENT_SECONDS * len(documents))
+
+    def convert(self, documents: Sequence[Path], out_dir: Path) -> list[Path]:
+        """Convert ``documents`` to PDF in ``out_dir`` in one LibreOffice process."""
+        return self.start(documents, out_dir).wait() if documents else []
+
+
+class Conversion:
+    """A LibreOffice process at work; ``wait`` returns the PDFs or raises."""
+
+    def __init__(self, process: subprocess.Popen[str], pdfs: list[Path], timeout: int) -> None:
+        self.process = process
+        self.pdfs = pdfs
+        self.timeout = timeout
+
+    def wait(self) -> list[Path]:
+        try:
+            out, err = self.process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.process.kill()
+            self.process.communicate()
+            raise RenderError(f"LibreOffice did not finish converting {len(self.pdfs)} "
+                              f"document(s) within {self.timeout} s",
+                              hint="try again; if it keeps happening, use fewer letters per "
+                                   "bundle (max_letters_per_bundle)") from exc
+        missing = [p.name for p in self.pdfs if not p.is_file()]
         if missing:
-            detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            detail = (err or out).strip().splitlines()[-3:]
             raise RenderError(f"LibreOffice did not produce {len(missing)} PDF(s), e.g. "
-                              f"{', '.join(missing[:3])} (exit {done.returncode}: "
+                              f"{', '.join(missing[:3])} (exit {self.process.returncode}: "
                               f"{' / '.join(detail) or 'no message'})",
                               hint="open the .docx in Word or LibreOffice to see whether it "
                                    "is damaged")
-        return pdfs
+        return self.pdfs

@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,17 +100,66 @@ def lint_template(path: Path, shown: str, origin: Origin) -> list[Problem]:
     return problems
 
 
+# Placeholders that are the same on every letter of an authority: a template whose headers
+# and footers use only these can be filled for a whole bundle in one document.
+_SAME_FOR_ALL = frozenset({"date", "authority", "area", "signatory", "signature"})
+_BODY_OPEN = re.compile(r"<w:body[^>]*>")
+_FIRST_P = re.compile(r"<w:p(?: [^>]*)?>(<w:pPr>(<w:pStyle [^>]*/>)?)?")
+
+
+class _BatchTemplate(DocxTemplate):  # type: ignore[misc]
+    """The template's body repeated once per letter, each letter starting on a new page."""
+
+    def get_xml(self) -> str:
+        xml: str = super().get_xml()
+        opened = _BODY_OPEN.search(xml)
+        closing = xml.rfind("<w:sectPr")
+        if closing < 0:
+            closing = xml.rfind("</w:body>")
+        assert opened is not None
+        body = xml[opened.end():closing]
+        first = _FIRST_P.match(body)
+        assert first is not None  # checked by WordLetter.batchable
+        brk = "{% if not loop.first %}<w:pageBreakBefore/>{% endif %}"
+        if first.group(1) is None:
+            body = body[:first.end()] + f"<w:pPr>{brk}</w:pPr>" + body[first.end():]
+        else:
+            body = body[:first.end()] + brk + body[first.end():]
+        names = ", ".join(f"{n}=letter.{n}" for n in sorted(PLACEHOLDERS))
+        return (xml[:opened.end()] + "{% for letter in letters %}{% with " + names + " %}"
+                + body + "{% endwith %}{% endfor %}" + xml[closing:])
+
+
 class WordLetter:
     """One authority's Word template for one run."""
 
     def __init__(self, path: Path, authority: Authority, signature: Path, date_text: str,
                  shown: str) -> None:
         self.path = path
+        self.source = path.read_bytes()
         self.authority = authority
         self.signature = signature
         self.date_text = date_text
         self.shown = shown
         self.env = environment(autoescape=True)
+        self.batchable = self._batchable()
+
+    def _batchable(self) -> bool:
+        """Can a bundle be one document? The body must start with a paragraph, and headers
+        and footers may only use placeholders that are the same on every letter."""
+        parts = _xml_parts(self.path)
+        body = parts.get("word/document.xml", "")
+        opened = _BODY_OPEN.search(body)
+        if opened is None or _FIRST_P.match(body, opened.end()) is None:
+            return False
+        for name, xml in parts.items():
+            if name != "word/document.xml":
+                text = "".join(_TEXT.findall(xml))
+                used = {m.group(1).split(".")[0].split("|")[0].strip()
+                        for m in _TAG.finditer(text)}
+                if used - _SAME_FOR_ALL:
+                    return False
+        return True
 
     def context(self, template: DocxTemplate, job: LetterJob) -> Mapping[str, Any]:
         lines = job.address_lines
@@ -131,11 +180,20 @@ class WordLetter:
 
     def render(self, job: LetterJob) -> bytes:
         """The filled-in .docx, with fixed zip times so the same input gives the same bytes."""
-        template = DocxTemplate(str(self.path))
+        template = DocxTemplate(io.BytesIO(self.source))
+        return self._fill(template, self.context(template, job), job.title)
+
+    def render_batch(self, jobs: Sequence[LetterJob], title: str) -> bytes:
+        """One .docx holding every letter of ``jobs``, each starting on a new page."""
+        template = _BatchTemplate(io.BytesIO(self.source))
+        letters = [self.context(template, job) for job in jobs]
+        return self._fill(template, {**letters[0], "letters": letters}, title)
+
+    def _fill(self, template: DocxTemplate, context: Mapping[str, Any], title: str) -> bytes:
         try:
-            template.render(self.context(template, job), jinja_env=self.env, autoescape=True)
+            template.render(context, jinja_env=self.env, autoescape=True)
             props = template.docx.core_properties
-            props.title, props.author = job.title, self.authority.name
+            props.title, props.author = title, self.authority.name
             props.subject, props.keywords = "", "hhp-letters letters"
         except UndefinedError as exc:
             raise RenderError(f"{self.shown}: {exc.message}",
