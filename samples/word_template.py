@@ -63,7 +63,7 @@ def build() -> None:
     for name in ("feedback_1", "feedback_2"):
         p = doc.add_paragraph()
         p.paragraph_format.left_indent = Mm(10)
-        run = p.add_run("\u201c{{ %s }}\u201d" % name)
+        run = p.add_run("\u201c{{ " + name + " }}\u201d")
         run.italic = True
         run.font.color.rgb = BRAND
     doc.add_paragraph("Work like yours changes children's lives, and I wanted you to know that "
