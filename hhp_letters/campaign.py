@@ -55,7 +55,7 @@ _HEX = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
 class Authority(_Model):
-    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")]
+    code: NonEmpty
     name: NonEmpty
     area: str | None = None
     logo: NonEmpty
@@ -66,6 +66,15 @@ class Authority(_Model):
     date: dt.date | None = None
     # signature image width on the letter, in mm
     signature_width: float = Field(default=45.0, gt=10, le=90)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        # the code names the authority's folders in the run
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}", value):
+            raise ValueError(f"code {value!r} must be 1-20 letters, digits, '-' or '_' "
+                             "(it names folders), e.g. \"BF\"")
+        return value
 
     @field_validator("colour")
     @classmethod

@@ -85,10 +85,7 @@ def prepare(campaign: Campaign, *, proof: bool = False) -> Prepared:
         if problem.participant_id and campaign.kind == "letters":
             checked.store.add_error(problem.code, pid=problem.participant_id)
         elif problem.participant_id:  # a note's problem withholds the whole team
-            checked.store.conn.execute(
-                "UPDATE participants SET errors = CASE errors WHEN '' THEN ? ELSE errors || ',' "
-                "|| ? END WHERE lower(team) = lower(?) AND arm = 'treatment'",
-                (problem.code, problem.code, problem.participant_id))
+            checked.store.add_error(problem.code, team=problem.participant_id)
     problems = tuple(sorted([*checked.problems, *fit],
                             key=lambda p: (p.origin.file != campaign.path.name, p.origin.file,
                                            p.origin.row or 0)))
@@ -108,9 +105,8 @@ def _staging(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial-{os.getpid()}")
 
 
-def run(prepared: Prepared, out: Path, *, force: bool = False,
-                skip_invalid: bool = False, progress: Progress | None = None,
-                clock: Clock = utc_now) -> RunResult:
+def run(prepared: Prepared, out: Path, *, force: bool = False, skip_invalid: bool = False,
+        progress: Progress | None = None, clock: Clock = utc_now) -> RunResult:
     """Render every job into ``out``. The folder appears only when the run is complete."""
     start = time.perf_counter()
     if prepared.errors and not skip_invalid:
@@ -124,8 +120,7 @@ def run(prepared: Prepared, out: Path, *, force: bool = False,
                              hint="choose a new --out folder, or add --force to replace it")
     options = {"force": force, "skip_invalid": skip_invalid, "proof": prepared.backend.proof}
     store = prepared.checked.store
-    store.conn.execute("DELETE FROM outputs")
-    store.conn.execute("DELETE FROM files")
+    store.reset_outputs()
     staging = _staging(out)
     if staging.exists():
         shutil.rmtree(staging)
@@ -164,14 +159,13 @@ def run(prepared: Prepared, out: Path, *, force: bool = False,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    withheld = int(store.scalar("SELECT count(*) FROM participants WHERE arm IS NOT "
-                                "'treatment' OR errors != ''"))
-    return RunResult(out, written, withheld, head, time.perf_counter() - start)
+    return RunResult(out, written, store.count_withheld(), head, time.perf_counter() - start)
 
 
 @contextlib.contextmanager
 def _word_set(prepared: Prepared) -> Iterator[WordSet | None]:
-    """The run's Word templates and its one LibreOffice, if any authority has a template."""
+    """The run's Word templates and its LibreOffice converters, if any authority has a
+    template."""
     campaign = prepared.checked.campaign
     authorities = [a for a in campaign.spec.authorities if a.template]
     if not authorities or campaign.kind != "letters" or prepared.assets is None:

@@ -87,13 +87,22 @@ class Store:
         for r in self.conn.execute(sql, params):
             yield self._participant(r)
 
-    def add_error(self, code: str, *, pid: str | None = None, row: int | None = None) -> None:
+    def add_error(self, code: str, *, pid: str | None = None, row: int | None = None,
+                  team: str | None = None) -> None:
+        """Mark rows with an error code: a participant's, a list row, or a treatment team's."""
         update = "UPDATE participants SET errors = CASE errors WHEN '' THEN ? ELSE " \
                  "errors || ',' || ? END "
         if pid is not None:
             self.conn.execute(update + "WHERE pid = ?", (code, code, pid))
+        elif team is not None:
+            self.conn.execute(update + "WHERE lower(team) = lower(?) AND arm = 'treatment'",
+                              (code, code, team))
         else:
             self.conn.execute(update + "WHERE row = ?", (code, code, row))
+
+    def count_withheld(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM participants WHERE arm IS NOT "
+                               "'treatment' OR errors != ''"))
 
     def set_sort_keys(self, keys: Iterable[tuple[str, int]]) -> None:
         self.conn.executemany("UPDATE participants SET sort_key = ? WHERE seq = ?", keys)
@@ -165,6 +174,10 @@ class Store:
                                "FROM participants WHERE arm = 'treatment' AND errors = ''"))
 
     # -- outputs -----------------------------------------------------------------------------
+
+    def reset_outputs(self) -> None:
+        self.conn.execute("DELETE FROM outputs")
+        self.conn.execute("DELETE FROM files")
 
     def add_output(self, pid: str, path: str, sha256: str, bundle: str, first_page: int,
                    pages: int) -> None:

@@ -51,6 +51,10 @@ def test_one_note_per_treatment_team_read_back(notes_run: tuple[Path, Path]) -> 
         page = reader.pages[0]
         assert [float(v) for v in page.mediabox[2:]] == pytest.approx(A5_LANDSCAPE_PT, abs=0.01)
         assert [float(v) for v in page.trimbox] == [float(v) for v in page.mediabox]
+        head = page["/Resources"]["/XObject"]["/Head"].get_object()
+        for font in [*page["/Resources"]["/Font"].values(),
+                     *head["/Resources"]["/Font"].values()]:
+            assert "/FontFile2" in font.get_object()["/FontDescriptor"].get_object()
         text = " ".join(page.extract_text().split())
         match = re.search(r"Dear (.+?) and your team,", text)
         assert match, path
