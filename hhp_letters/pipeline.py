@@ -46,6 +46,14 @@ from hhp_letters.summary import summarise, to_html, to_markdown
 Progress = Callable[[int], None]
 
 
+# Problems that mean rows of the list may not have been read at all.
+UNREADABLE = frozenset({
+    "file_not_found", "file_unreadable", "empty_file", "unsupported_format", "not_xlsx",
+    "not_text", "xlsx_encrypted", "xlsx_corrupt", "bad_encoding", "csv_malformed",
+    "unknown_sheet", "not_a_worksheet", "empty_sheet", "no_header", "missing_column",
+    "duplicate_column", "mapped_column_missing", "merged_header"})
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A checked campaign, merged into jobs and measured: what would be printed, and why not."""
@@ -114,6 +122,11 @@ def run(prepared: Prepared, out: Path, *, force: bool = False, skip_invalid: boo
                             "produced", prepared.problems)
     if prepared.backend is None:
         raise ProblemsFound("campaign.toml has errors; nothing was produced", prepared.problems)
+    shown = prepared.checked.campaign.display(prepared.checked.campaign.participants_file)
+    unread = [p for p in prepared.errors if p.origin.file == shown and p.code in UNREADABLE]
+    if unread:  # --skip-invalid skips rows; it cannot account for rows it could not read
+        raise ProblemsFound("the randomised list could not be read completely, so not every "
+                            "row can be accounted for; nothing was produced", unread)
     out = out.resolve()
     if out.exists() and not force:
         raise RunFolderError(f"{out} already exists",

@@ -386,3 +386,16 @@ def test_content_streams_are_compressed_once_and_reused() -> None:
     body = prepared.backend.page(job)
     data = zlib.decompress(body.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0])
     assert b"/Head Do" in data and b"/Sig Do" in data
+
+
+def test_skip_invalid_cannot_skip_an_unreadable_list(campaign: Path, tmp_path: Path) -> None:
+    path = campaign / "data" / "randomised.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Allocation"]
+    header = next(r for r in ws.iter_rows() if r[0].value == "Participant ID")
+    next(c for c in header if c.value == "Allocation").value = "Something else"
+    wb.save(path)
+    result = run_letters(campaign, tmp_path / "run", "--skip-invalid")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "could not be read completely" in result.output  # type: ignore[attr-defined]
+    assert not (tmp_path / "run").exists()
