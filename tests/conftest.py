@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -260,3 +261,27 @@ def make_campaign(tmp_path: Path) -> Callable[..., CampaignBuilder]:
         return CampaignBuilder(tmp_path / f"campaign-{count}", fmt=fmt)
 
     return make
+
+
+# --- reading the sample campaigns independently of hhp-letters' own readers ---------------------
+
+def sample_people(folder: Path) -> dict[str, dict[str, str]]:
+    """A letters campaign's randomised list, straight from the workbook: id → column → text."""
+    wb = openpyxl.load_workbook(folder / "data" / "randomised.xlsx", read_only=True)
+    rows = list(wb["Allocation"].iter_rows(values_only=True))
+    wb.close()
+    head = next(i for i, r in enumerate(rows) if r and r[0] == "Participant ID")
+    header = [str(h) for h in rows[head]]
+    return {str(r[0]): dict(zip(header, [str(v or "") for v in r], strict=True))
+            for r in rows[head + 1:] if r and r[0]}
+
+
+def sample_feedback(folder: Path, pattern: str = "*.xlsx") -> dict[str, tuple[str, str]]:
+    """The managers' feedback workbooks of a letters campaign: id → (line 1, line 2)."""
+    out = {}
+    for path in sorted((folder / "data" / "feedback").glob(pattern)):
+        wb = openpyxl.load_workbook(path, read_only=True)
+        rows = list(wb.active.iter_rows(values_only=True))
+        wb.close()
+        out.update({str(r[0]): (str(r[2]), str(r[3])) for r in rows[1:] if r and r[0]})
+    return out

@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pdfplumber
 import pytest
+from conftest import sample_feedback, sample_people
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -28,28 +29,11 @@ A4_PT = (595.276, 841.89)
 runner = CliRunner()
 
 
+SAMPLE = resource_dir("samples") / "letters"
+
+
 def sample_list() -> dict[str, dict[str, str]]:
-    """The samples' randomised list read straight from the workbook, independently of us."""
-    path = resource_dir("samples") / "letters" / "data" / "randomised.xlsx"
-    wb = openpyxl.load_workbook(path, read_only=True)
-    rows = list(wb["Allocation"].iter_rows(values_only=True))
-    wb.close()
-    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "Participant ID")
-    header = [str(h) for h in rows[header_at]]
-    return {str(r[0]): dict(zip(header, [str(v or "") for v in r], strict=True))
-            for r in rows[header_at + 1:] if r and r[0]}
-
-
-def sample_feedback() -> dict[str, tuple[str, str]]:
-    out = {}
-    for path in sorted((resource_dir("samples") / "letters" / "data" / "feedback").glob("*.xlsx")):
-        wb = openpyxl.load_workbook(path, read_only=True)
-        rows = list(wb.active.iter_rows(values_only=True))
-        wb.close()
-        for row in rows[1:]:
-            if row and row[0]:
-                out[str(row[0])] = (str(row[2]), str(row[3]))
-    return out
+    return sample_people(SAMPLE)
 
 
 def folded(text: str) -> str:
@@ -80,7 +64,7 @@ def test_one_letter_per_treatment_participant_and_none_for_control(sample_run: P
 
 
 def test_each_letter_says_what_the_participant_should_read(sample_run: Path) -> None:
-    people, feedback = sample_list(), sample_feedback()
+    people, feedback = sample_list(), sample_feedback(SAMPLE)
     signatories = {a.code: a.signatory.name for a in
                    load_campaign(resource_dir("samples") / "letters").spec.authorities}
     for pid, path in letters_in(sample_run).items():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import sample_feedback, sample_people
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -32,26 +33,6 @@ def word_campaign(tmp_path: Path) -> Path:
     return init_campaign(tmp_path / "camp").parent / "campaign-word.toml"
 
 
-def hc_rows(folder: Path) -> dict[str, dict[str, str]]:
-    wb = openpyxl.load_workbook(folder / "data" / "randomised.xlsx", read_only=True)
-    rows = list(wb["Allocation"].iter_rows(values_only=True))
-    wb.close()
-    head = next(i for i, r in enumerate(rows) if r and r[0] == "Participant ID")
-    header = [str(h) for h in rows[head]]
-    return {str(r[0]): dict(zip(header, [str(v or "") for v in r], strict=True))
-            for r in rows[head + 1:] if r and r[0]}
-
-
-def feedback_of(folder: Path) -> dict[str, tuple[str, str]]:
-    out = {}
-    for path in sorted((folder / "data" / "feedback").glob("hc-*.xlsx")):
-        wb = openpyxl.load_workbook(path, read_only=True)
-        for row in list(wb.active.iter_rows(values_only=True))[1:]:
-            out[str(row[0])] = (str(row[2]), str(row[3]))
-        wb.close()
-    return out
-
-
 @pytest.fixture(scope="module")
 def word_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     if libreoffice.find_soffice() is None and not os.environ.get("CI"):
@@ -67,7 +48,7 @@ def word_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @needs_soffice
 def test_word_letters_read_back(word_run: tuple[Path, Path]) -> None:
     folder, out = word_run
-    people, feedback = hc_rows(folder), feedback_of(folder)
+    people, feedback = sample_people(folder), sample_feedback(folder, "hc-*.xlsx")
     pdfs = sorted((out / "letters" / "HC").glob("*.pdf"))
     treatment = {pid for pid, r in people.items()
                  if r["Allocation"] == "Treatment" and folder.joinpath("campaign.toml").exists()
