@@ -204,16 +204,19 @@ class Campaign(BaseModel):
         """Expand the feedback globs; a pattern that matches nothing is a problem."""
         files: list[Path] = []
         problems: list[Problem] = []
+        own = (self.root / "problems.csv").resolve()  # our report, never feedback
         for i, pattern in enumerate(self.spec.inputs.feedback, start=1):
             full = str(self.root / pattern)
-            matches = sorted(Path(m) for m in glob.glob(full)) if glob.has_magic(full) else (
+            found = sorted(Path(m) for m in glob.glob(full)) if glob.has_magic(full) else (
                 [Path(full)] if Path(full).exists() else [])
+            matches = [m.resolve() for m in found if m.resolve() != own]
             if not matches:
                 problems.append(error(
-                    "feedback_not_found", Origin(CAMPAIGN_FILE, column=f"inputs.feedback[{i}]"),
+                    "feedback_not_found", Origin(self.path.name,
+                                                 column=f"inputs.feedback[{i}]"),
                     f"{pattern!r} matches no file",
                     "check the path (it is relative to campaign.toml) or remove the entry"))
-            files.extend(m.resolve() for m in matches if m.resolve() not in files)
+            files.extend(m for m in matches if m not in files)
         return files, problems
 
     def authority(self, value: str) -> Authority | None:

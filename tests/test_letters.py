@@ -383,3 +383,13 @@ def test_skip_invalid_cannot_skip_an_unreadable_list(campaign: Path, tmp_path: P
     assert result.exit_code == 1  # type: ignore[attr-defined]
     assert "could not be read completely" in result.output  # type: ignore[attr-defined]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_feedback_glob_never_reads_our_own_problems_csv(campaign: Path) -> None:
+    toml = campaign / "campaign.toml"
+    toml.write_text(toml.read_text().replace('feedback = ["data/feedback/*.xlsx"]',
+                                             'feedback = ["data/feedback/*.xlsx", "*.csv"]'))
+    (campaign / "problems.csv").write_text("level,code\nerror,x\n")
+    result = runner.invoke(app, ["check", str(campaign)], env={"COLUMNS": "200"})
+    assert "problems.csv" not in result.output.replace(str(campaign / "problems.csv"), "")
+    assert "inputs.feedback[2]" in result.output  # "*.csv" matches nothing else: reported
