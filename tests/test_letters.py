@@ -106,8 +106,10 @@ def test_print_ready_page_boxes_fonts_colour_and_images(sample_run: Path) -> Non
                 assert font["/BaseFont"].split("+")[1].startswith("Carlito")
             for xobj in page["/Resources"]["/XObject"].values():
                 xobj = xobj.get_object()
-                if xobj["/Subtype"] == "/Image":
-                    assert xobj["/ColorSpace"] == "/DeviceCMYK"
+                if xobj["/Subtype"] == "/Image":  # CMYK, or a palette of CMYK colours
+                    space = xobj["/ColorSpace"]
+                    assert space == "/DeviceCMYK" or (space[0] == "/Indexed"
+                                                      and space[1] == "/DeviceCMYK")
                     assert "/SMask" not in xobj and "/Mask" not in xobj
             content = page.get_contents().get_data()
             assert not re.search(rb"\b(rg|RG|sc|scn|gs)\b", content)

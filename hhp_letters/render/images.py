@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageMath
+from PIL import Image, ImageChops, ImageMath, ImageStat
 
 from hhp_letters.render.pdf import stream
 
 MM_PER_INCH = 25.4
 TARGET_PPI = 300  # print wants ≥ 300 ppi as placed; more only makes every file bigger
+MAX_INDEX_ERROR = 1.5  # mean difference per channel (of 255) that 256 colours may cause
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,19 @@ class PreparedImage:
     body: bytes  # the image XObject (dictionary + stream)
 
 
-def to_cmyk(img: Image.Image) -> Image.Image:
-    """Flatten any transparency onto white, then RGB → CMYK with full black generation,
-    so black ink prints as K only (Pillow's own conversion makes 300 % rich black)."""
+def _on_white(img: Image.Image) -> Image.Image:
+    """RGB, with any transparency composited onto white (print has no transparency)."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
-    rgb = img.convert("RGB")
-    r, g, b = rgb.split()
+    return img.convert("RGB")
+
+
+def to_cmyk(img: Image.Image) -> Image.Image:
+    """Flatten any transparency onto white, then RGB → CMYK with full black generation,
+    so black ink prints as K only (Pillow's own conversion makes 300 % rich black)."""
+    r, g, b = _on_white(img).split()
     lightest = ImageChops.lighter(ImageChops.lighter(r, g), b)  # max(R, G, B)
     k = ImageChops.invert(lightest)
 
@@ -45,29 +50,35 @@ def to_cmyk(img: Image.Image) -> Image.Image:
 
 
 def prepare_image(path: Path, placed_width_mm: float) -> PreparedImage:
+    """The image as a PDF XObject at ~300 ppi as placed. Logos and signatures have few
+    colours: they are stored as 256 CMYK colours (/Indexed) when that changes no pixel by
+    more than a trace, a quarter of the data; anything richer as full CMYK."""
     with Image.open(path) as src:
         src.load()
-        img: Image.Image = src
-        target_w = max(1, round(placed_width_mm / MM_PER_INCH * TARGET_PPI))
-        if img.width > target_w:
-            target_h = max(1, round(img.height * target_w / img.width))
-            img = img.resize((target_w, target_h), Image.Resampling.LANCZOS)
-        cmyk = to_cmyk(img)
-    body = stream(cmyk.tobytes(), {
-        "Type": "/XObject", "Subtype": "/Image", "Width": str(cmyk.width),
-        "Height": str(cmyk.height), "ColorSpace": "/DeviceCMYK", "BitsPerComponent": "8"})
-    return PreparedImage(cmyk.width, cmyk.height, cmyk.height / cmyk.width, body)
-
-
-def effective_ppi(path: Path, placed_width_mm: float) -> float:
-    with Image.open(path) as img:
-        return img.width / (placed_width_mm / MM_PER_INCH)
+        rgb = _on_white(src)
+    target_w = max(1, round(placed_width_mm / MM_PER_INCH * TARGET_PPI))
+    if rgb.width > target_w:
+        target_h = max(1, round(rgb.height * target_w / rgb.width))
+        rgb = rgb.resize((target_w, target_h), Image.Resampling.LANCZOS)
+    size = {"Type": "/XObject", "Subtype": "/Image", "Width": str(rgb.width),
+            "Height": str(rgb.height), "BitsPerComponent": "8"}
+    indexed = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                           dither=Image.Dither.NONE)
+    error = ImageStat.Stat(ImageChops.difference(rgb, indexed.convert("RGB"))).mean
+    if max(error) <= MAX_INDEX_ERROR:
+        palette = indexed.getpalette() or []
+        count = len(palette) // 3
+        colours = Image.frombytes("RGB", (count, 1), bytes(palette[:count * 3]))
+        lookup = to_cmyk(colours).tobytes().hex().upper()
+        body = stream(indexed.tobytes(), {
+            **size, "ColorSpace": f"[/Indexed /DeviceCMYK {count - 1} <{lookup}>]"})
+    else:
+        body = stream(to_cmyk(rgb).tobytes(), {**size, "ColorSpace": "/DeviceCMYK"})
+    return PreparedImage(rgb.width, rgb.height, rgb.height / rgb.width, body)
 
 
 def flatten_onto_white(source: Path, target: Path) -> None:
     """An RGB PNG copy of ``source`` with any transparency composited onto white (for Word
     templates: LibreOffice would otherwise export the alpha channel as a soft mask)."""
     with Image.open(source) as img:
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        Image.alpha_composite(white, rgba).convert("RGB").save(target, format="PNG")
+        _on_white(img).save(target, format="PNG")
