@@ -113,10 +113,6 @@ def address_lines(p: Participant) -> tuple[str, ...]:
     return (*[line for line in lines if line], " ".join(p.town.upper().split()), p.postcode)
 
 
-def merge_letters(checked: CheckedInputs) -> Merged:
-    return Merged(checked)
-
-
 _UNSAFE = re.compile(r"[^\w-]+")
 
 

@@ -44,10 +44,6 @@ class Participant:
     origin: Origin
     errors: tuple[str, ...] = ()  # codes of error-level problems on this row
 
-    @property
-    def is_treatment(self) -> bool:
-        return self.arm is Arm.TREATMENT
-
 
 @dataclass(frozen=True, slots=True)
 class Feedback:

@@ -41,7 +41,7 @@ from hhp_letters.render.libreoffice import Converter
 from hhp_letters.render.native import Assets, NativeBackend, load_assets
 from hhp_letters.render.word import WordLetter
 from hhp_letters.store import Store
-from hhp_letters.summary import summarise, to_html, to_markdown
+from hhp_letters.summary import Tally, to_html, to_markdown
 
 Progress = Callable[[int], None]
 
@@ -160,11 +160,13 @@ def run(prepared: Prepared, out: Path, *, force: bool = False, skip_invalid: boo
             _write_text(staging, "job-ticket.txt", job_ticket(backend.campaign, written),
                         "job_ticket", store)
         rows = prepared.checked.counts.participants
+        tally = Tally()  # the summary is counted from the records as the audit writes them
         head = write_audit(staging, run=_run_record(prepared, options),
-                           inputs=_inputs(prepared), allocations=_allocations(prepared),
+                           inputs=_inputs(prepared),
+                           allocations=tally.watch(_allocations(prepared)),
                            files=store.files(), rows=rows, clock=clock)
-        summary = summarise(_allocations(prepared), head=head,
-                            title=backend.campaign.spec.campaign.name, kind=backend.kind)
+        summary = tally.summary(head=head, title=backend.campaign.spec.campaign.name,
+                                kind=backend.kind)
         atomic_write_text(staging / "summary.md", to_markdown(summary))
         atomic_write_text(staging / "summary.html", to_html(summary))
         write_sums(staging, ((path, sha) for path, sha, _, _ in store.files()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -67,10 +67,6 @@ def error(code: str, origin: Origin, message: str, hint: str = "",
 def warning(code: str, origin: Origin, message: str, hint: str = "",
             participant_id: str | None = None) -> Problem:
     return Problem(Level.WARNING, code, origin, message, hint, participant_id)
-
-
-def count_errors(problems: Iterable[Problem]) -> int:
-    return sum(1 for p in problems if p.is_error)
 
 
 CSV_COLUMNS = ("level", "code", "file", "sheet", "row", "column", "participant_id", "message",

@@ -104,9 +104,6 @@ class Store:
         return int(self.scalar("SELECT count(*) FROM participants WHERE arm IS NOT "
                                "'treatment' OR errors != ''"))
 
-    def set_sort_keys(self, keys: Iterable[tuple[str, int]]) -> None:
-        self.conn.executemany("UPDATE participants SET sort_key = ? WHERE seq = ?", keys)
-
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql, params).fetchone()[0]
 

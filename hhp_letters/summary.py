@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from hhp_letters.audit import Allocation
@@ -55,44 +55,55 @@ class Summary:
             assert a.produced + sum(a.withheld.values()) == a.allocated, a
 
 
-def summarise(allocations: Iterable[Allocation], *, title: str, kind: str,
-              head: str) -> Summary:
-    """One pass over the allocations (they may be streamed)."""
-    allocated: Counter[str] = Counter()
-    produced: Counter[str] = Counter()
-    withheld: dict[str, Counter[str]] = defaultdict(Counter)
-    clusters: dict[str, set[str]] = defaultdict(set)
-    produced_clusters: dict[str, set[str]] = defaultdict(set)
-    people_in: dict[tuple[str, str], int] = defaultdict(int)  # (arm, cluster) -> people
-    table: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    total = 0
-    for a in allocations:
-        total += 1
+class Tally:
+    """Counts allocations as they stream past (e.g. while the audit is written)."""
+
+    def __init__(self) -> None:
+        self.allocated: Counter[str] = Counter()
+        self.produced: Counter[str] = Counter()
+        self.withheld: dict[str, Counter[str]] = defaultdict(Counter)
+        self.clusters: dict[str, set[str]] = defaultdict(set)
+        self.produced_clusters: dict[str, set[str]] = defaultdict(set)
+        self.people_in: dict[tuple[str, str], int] = defaultdict(int)  # (arm, cluster)
+        self.table: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.total = 0
+
+    def add(self, a: Allocation) -> None:
+        self.total += 1
         arm = a.arm or "unknown"
-        allocated[arm] += 1
+        self.allocated[arm] += 1
         if a.status == "produced":
-            produced[arm] += 1
+            self.produced[arm] += 1
         else:
-            withheld[arm][a.reason or "unknown"] += 1
+            self.withheld[arm][a.reason or "unknown"] += 1
         if a.cluster:
-            clusters[arm].add(a.cluster)
-            people_in[(arm, a.cluster)] += 1
+            self.clusters[arm].add(a.cluster)
+            self.people_in[(arm, a.cluster)] += 1
             if a.status == "produced":
-                produced_clusters[arm].add(a.cluster)
-        cell = table[(a.authority or "?", arm)]
+                self.produced_clusters[arm].add(a.cluster)
+        cell = self.table[(a.authority or "?", arm)]
         cell[0] += 1
         cell[1 if a.status == "produced" else 2] += 1
-    flows = tuple(
-        ArmFlow(arm, allocated[arm], produced[arm], withheld[arm], len(clusters[arm]),
-                len(produced_clusters[arm]),
-                sum(people_in[(arm, c)] for c in produced_clusters[arm]))
-        for arm in sorted(allocated, key=lambda x: {"treatment": 0, "control": 1}.get(x, 2)))
-    by_auth = tuple((code, arm, vals[0], vals[1], vals[2])
-                    for (code, arm), vals in sorted(table.items()))
-    summary = Summary(title, kind, head, flows, by_auth, total,
-                      "note" if kind == "notes" else "letter")
-    summary.check()
-    return summary
+
+    def watch(self, allocations: Iterable[Allocation]) -> Iterator[Allocation]:
+        """Pass ``allocations`` through, counting each."""
+        for a in allocations:
+            self.add(a)
+            yield a
+
+    def summary(self, *, title: str, kind: str, head: str) -> Summary:
+        order = {"treatment": 0, "control": 1}
+        flows = tuple(
+            ArmFlow(arm, self.allocated[arm], self.produced[arm], self.withheld[arm],
+                    len(self.clusters[arm]), len(self.produced_clusters[arm]),
+                    sum(self.people_in[(arm, c)] for c in self.produced_clusters[arm]))
+            for arm in sorted(self.allocated, key=lambda x: order.get(x, 2)))
+        by_auth = tuple((code, arm, vals[0], vals[1], vals[2])
+                        for (code, arm), vals in sorted(self.table.items()))
+        result = Summary(title, kind, head, flows, by_auth, self.total,
+                         "note" if kind == "notes" else "letter")
+        result.check()
+        return result
 
 
 def _reason(code: str) -> str:
