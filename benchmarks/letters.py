@@ -78,10 +78,9 @@ OURS = textwrap.dedent("""
     import json, resource, sys, time
     from pathlib import Path
     from hhp_letters.campaign import load_campaign
-    from hhp_letters.pipeline import prepare_letters, run_letters
+    from hhp_letters.pipeline import produce
     t0 = time.perf_counter()
-    prepared = prepare_letters(load_campaign(Path(sys.argv[1])))
-    result = run_letters(prepared, Path(sys.argv[2]))
+    result = produce(load_campaign(Path(sys.argv[1])), Path(sys.argv[2]))
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
     size = sum((result.out / b.path).stat().st_size for b in result.written.bundles)
@@ -96,24 +95,27 @@ FLOOR = textwrap.dedent("""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from hhp_letters.campaign import load_campaign
-    from hhp_letters.pipeline import prepare_letters
+    from hhp_letters.pipeline import prepare
     from hhp_letters.render.letter import PAGE_H, PAGE_W
+    from hhp_letters.render.native import load_assets, make_designs
     from hhp_letters.resources import resource_dir
-    prepared = prepare_letters(load_campaign(Path(sys.argv[1])))
-    backend = prepared.backend
-    jobs = prepared.merged.jobs
-    plans = [(j, backend.designs[j.authority.code].plan(j)) for j in jobs]  # not timed
+    from hhp_letters.workspace import scratch_store
+    camp = load_campaign(Path(sys.argv[1]))
+    designs, _ = make_designs(camp, load_assets(camp))
+    with scratch_store() as store:  # not timed: the floor draws text already laid out
+        prepared = prepare(camp, store)
+        jobs = list(prepared.layout.jobs())
+    plans = [(j, designs[j.authority.code].plan(j)) for j in jobs]
     fonts = resource_dir("templates") / "fonts"
     for key, fname in (("regular", "Carlito-Regular"), ("bold", "Carlito-Bold"),
                        ("italic", "Carlito-Italic")):
         pdfmetrics.registerFont(TTFont("floor-" + key, str(fonts / (fname + ".ttf"))))
-    camp = prepared.checked.campaign
     t0 = time.perf_counter()
     c = Canvas(sys.argv[2], pagesize=(PAGE_W, PAGE_H), invariant=1, pageCompression=1,
                initialFontName="floor-regular")
     for job, plan in plans:
         a = job.authority
-        d = backend.designs[a.code]
+        d = designs[a.code]
         lb = d.logo_box
         c.drawImage(str(camp.resolve(a.logo)), lb.x0, PAGE_H - lb.y1, lb.width, lb.height)
         for line in (*d.header_lines, *plan.lines):

@@ -20,24 +20,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from letters import make_campaign
 
 from hhp_letters.campaign import load_campaign
-from hhp_letters.pipeline import prepare, run
+from hhp_letters.model import LetterJob
+from hhp_letters.pipeline import prepare, produce
 from hhp_letters.render.letter import format_date
 from hhp_letters.render.libreoffice import find_soffice
 from hhp_letters.render.word import WordLetter
+from hhp_letters.workspace import scratch_store
 
 
 def ours(campaign: Path, out: Path) -> tuple[float, int]:
     t0 = time.perf_counter()
-    prepared = prepare(load_campaign(campaign))
-    result = run(prepared, out)
+    result = produce(load_campaign(campaign), out)
     return time.perf_counter() - t0, result.written.letters
 
 
 def naive(campaign: Path, work: Path, soffice: str) -> tuple[float, int]:
     """docxtpl per letter, then a separate soffice process per letter (one shared profile)."""
     loaded = load_campaign(campaign)
-    prepared = prepare(loaded)
-    jobs = list(prepared.merged.iter_jobs())
+    with scratch_store() as store:
+        prepared = prepare(loaded, store)
+        assert prepared.layout is not None
+        jobs = [j for j in prepared.layout.jobs() if isinstance(j, LetterJob)]
     authority = jobs[0].authority
     assert authority.template is not None
     letter = WordLetter(loaded.resolve(authority.template), authority,

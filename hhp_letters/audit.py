@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hhp_letters.atomic import atomic_open, atomic_write_text
+from hhp_letters.store import FileRecord
 
 GENESIS = "0" * 64
 AUDIT_FILE = "audit.jsonl"
@@ -112,6 +113,8 @@ class Allocation:
     cluster: str | None = None
     team: str | None = None
     manager_first_name_sha256: str | None = None
+    # list rows whose problem withheld this row, when not the row itself (a team's note)
+    cause_rows: tuple[int, ...] = ()
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -125,6 +128,8 @@ class Allocation:
             out["cluster"] = self.cluster
             out["team"] = self.team
             out["manager_first_name_sha256"] = self.manager_first_name_sha256
+        if self.cause_rows:
+            out["cause_rows"] = list(self.cause_rows)
         return out
 
 
@@ -136,7 +141,7 @@ class InputFile:
 
 
 def write_audit(folder: Path, *, run: Mapping[str, Any], inputs: Sequence[InputFile],
-                allocations: Iterable[Allocation], files: Iterable[tuple[str, str, int, str]],
+                allocations: Iterable[Allocation], files: Iterable[FileRecord],
                 rows: int, clock: Clock = utc_now) -> str:
     """Write audit.jsonl and audit.head into ``folder``; return the head hash.
     ``files``: (path, sha256, bytes, kind); ``rows``: how many allocations will follow."""
@@ -153,8 +158,8 @@ def write_audit(folder: Path, *, run: Mapping[str, Any], inputs: Sequence[InputF
             statuses[f"{a.arm}:{a.status}"] += 1
             if a.reason:
                 reasons[a.reason] += 1
-        for path, sha, size, kind in files:
-            log.add("file", path=path, sha256=sha, bytes=size, kind=kind)
+        for f in files:
+            log.add("file", path=f.path, sha256=f.sha256, bytes=f.bytes, kind=f.kind)
             n_files += 1
         produced = sum(n for key, n in statuses.items() if key.endswith(":produced"))
         log.add("close", rows=sum(statuses.values()), produced=produced,

@@ -12,6 +12,8 @@ import datetime as dt
 import glob
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -37,12 +39,42 @@ class CampaignInfo(_Model):
     date: dt.date
 
 
+class FeedbackSource(_Model):
+    """One entry of ``inputs.feedback`` written as a table: a file (or glob) with its own sheet
+    and column mapping, for a manager's workbook whose headers are their own."""
+
+    path: NonEmpty
+    sheet: str | None = None
+    columns: dict[str, NonEmpty] = Field(default_factory=dict)
+
+
 class Inputs(_Model):
     participants: NonEmpty
     sheet: str | None = None
-    feedback: list[NonEmpty] = Field(default_factory=list)
+    feedback: list[NonEmpty | FeedbackSource] = Field(default_factory=list)
     feedback_sheet: str | None = None
     columns: dict[str, NonEmpty] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedbackFile:
+    """A feedback file to read, with the sheet and column mapping that apply to it."""
+
+    path: Path
+    sheet: str | None
+    columns: Mapping[str, str]  # this file's own mapping: its headers, as written
+    soft: Mapping[str, str]  # [inputs.columns]: used where this file has that header
+
+
+# Names that are never feedback, whatever a glob matches: our own reports, Excel's lock files
+# (~$name.xlsx), hidden files and macOS AppleDouble files (._name.xlsx).
+OWN_OUTPUTS = frozenset({"problems.csv", "chase.xlsx", "chase.csv"})
+
+
+def is_never_feedback(path: Path) -> bool:
+    name = path.name
+    return (name in OWN_OUTPUTS or name.startswith(("~$", ".")) or not path.is_file()
+            or (path.parent / "audit.jsonl").is_file())
 
 
 class Signatory(_Model):
@@ -200,24 +232,37 @@ class Campaign(BaseModel):
     def participants_file(self) -> Path:
         return self.resolve(self.spec.inputs.participants)
 
-    def feedback_files(self) -> tuple[list[Path], list[Problem]]:
-        """Expand the feedback globs; a pattern that matches nothing is a problem."""
-        files: list[Path] = []
+    def feedback_files(self) -> tuple[list[FeedbackFile], list[Problem]]:
+        """Expand the feedback entries, in order; a file named by a table entry takes that
+        entry's sheet and columns (the most specific wins). An entry that matches no file is a
+        problem. Linear in the number of files (a national campaign has thousands)."""
+        inputs = self.spec.inputs
+        chosen: dict[Path, FeedbackFile] = {}
+        specific: set[Path] = set()
         problems: list[Problem] = []
-        own = (self.root / "problems.csv").resolve()  # our report, never feedback
-        for i, pattern in enumerate(self.spec.inputs.feedback, start=1):
+        for i, entry in enumerate(inputs.feedback, start=1):
+            pattern = entry if isinstance(entry, str) else entry.path
             full = str(self.root / pattern)
             found = sorted(Path(m) for m in glob.glob(full)) if glob.has_magic(full) else (
                 [Path(full)] if Path(full).exists() else [])
-            matches = [m.resolve() for m in found if m.resolve() != own]
+            matches = [m.resolve() for m in found if not is_never_feedback(m)]
             if not matches:
                 problems.append(error(
                     "feedback_not_found", Origin(self.path.name,
                                                  column=f"inputs.feedback[{i}]"),
-                    f"{pattern!r} matches no file",
+                    f"{pattern!r} matches no feedback file",
                     "check the path (it is relative to campaign.toml) or remove the entry"))
-            files.extend(m for m in matches if m not in files)
-        return files, problems
+            for path in matches:
+                if isinstance(entry, str):
+                    if path not in chosen:
+                        chosen[path] = FeedbackFile(path, inputs.feedback_sheet, {},
+                                                    dict(inputs.columns))
+                elif path not in specific:
+                    specific.add(path)
+                    chosen[path] = FeedbackFile(
+                        path, entry.sheet if entry.sheet is not None else inputs.feedback_sheet,
+                        dict(entry.columns), dict(inputs.columns))
+        return list(chosen.values()), problems
 
     def authority(self, value: str) -> Authority | None:
         """The authority a list cell names, by code or name, ignoring case and spacing."""

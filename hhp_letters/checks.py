@@ -1,26 +1,38 @@
-"""Read every input of a campaign and check it. Problems are collected, never raised per row."""
+"""The check stage: read every input of a campaign into the store and check it.
+
+Problems are collected and returned together, never raised per row. :func:`check` returns a
+frozen :class:`Checked`; later stages read it and add their own findings beside it, never into
+it (see :mod:`hhp_letters.store` for which stage owns which table).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from itertools import groupby
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from hhp_letters.campaign import Campaign
-from hhp_letters.fields import FEEDBACK_FIELDS, LIST_FIELDS, REQUIRED, display_name
+from hhp_letters.campaign import Authority, Campaign, FeedbackFile
+from hhp_letters.fields import DESCRIPTION, FEEDBACK_FIELDS, LIST_FIELDS, REQUIRED, display_name
+from hhp_letters.filenames import is_safe_id
 from hhp_letters.model import Arm, Feedback, Participant
 from hhp_letters.postcode import normalise_postcode
-from hhp_letters.problems import Level, Origin, Problem, error, warning
+from hhp_letters.problems import Level, Origin, Problem, error, note, ordered, warning
 from hhp_letters.sources import Row, Table, read_table
 from hhp_letters.store import Store
 
 MARKUP_SIGNS = ("<", "{{", "{%", "{#")
-_SAFE_ID = re.compile(r"[\w-][\w .-]{0,99}")
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "GIF", "BMP"})
+STAGE = "check"
+
+# Problems that mean rows of the list may not have been read at all.
+UNREADABLE = frozenset({
+    "file_not_found", "file_unreadable", "not_a_file", "file_too_large", "empty_file",
+    "unsupported_format", "not_xlsx", "not_text", "xlsx_encrypted", "xlsx_corrupt",
+    "xlsx_too_large", "bad_encoding", "mixed_encoding", "csv_malformed", "unknown_sheet",
+    "not_a_worksheet", "empty_sheet", "no_header", "missing_column", "duplicate_column",
+    "mapped_column_missing", "merged_header", "empty_list"})
 
 
 @dataclass(frozen=True)
@@ -34,19 +46,17 @@ class Counts:
 
 
 @dataclass(frozen=True)
-class CheckedInputs:
-    """Everything read from a campaign, and every problem found in it. The rows live in a
-    :class:`~hhp_letters.store.Store`; ``participants`` and ``feedback`` load them all and are
-    for small campaigns and tests; the pipeline streams from the store."""
+class Checked:
+    """Everything read from a campaign, and every problem found in it. The rows live in the
+    store; :meth:`participants` streams them (with the codes of every stage so far)."""
 
     campaign: Campaign
     store: Store
     problems: tuple[Problem, ...]
     counts: Counts
-    input_files: tuple[Path, ...] = field(default=())
-
-    def close(self) -> None:
-        self.store.close()
+    list_file: Path
+    feedback_files: tuple[Path, ...]
+    footer_rows: tuple[int, ...]  # list rows recognised as a report's footer, not participants
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -56,40 +66,32 @@ class CheckedInputs:
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.level is Level.WARNING)
 
-    def iter_participants(self) -> Iterator[Participant]:
-        return self.store.participants()
-
     @property
-    def participants(self) -> tuple[Participant, ...]:
-        return tuple(self.store.participants())
+    def list_complete(self) -> bool:
+        """Every row of the randomised list was read (so every row can be accounted for)."""
+        shown = self.campaign.display(self.list_file)
+        return not any(p.is_error and p.code in UNREADABLE and p.origin.file == shown
+                       for p in self.problems)
 
-    @property
-    def feedback(self) -> dict[str, Feedback]:
-        return {f.participant_id: f for f in self.store.feedback()}
+    def participants(self, arm: Arm | None = None) -> Iterator[Participant]:
+        return self.store.participants(self.campaign.authority, arm=arm)
 
-    @property
-    def treatment(self) -> tuple[Participant, ...]:
-        return tuple(self.store.participants("WHERE arm = 'treatment'"))
-
-    @property
-    def control(self) -> tuple[Participant, ...]:
-        return tuple(self.store.participants("WHERE arm = 'control'"))
-
-    @property
-    def feedback_matched(self) -> int:
-        return self.counts.feedback_matched
-
-    def verdict(self) -> str:
+    def head(self) -> str:
+        """The verdict's first part: what was read."""
         c = self.counts
-        n_err, n_warn = len(self.errors), len(self.warnings)
         text = f"{c.participants} participants ({c.treatment} treatment, {c.control} control)"
         if self.campaign.kind == "letters":
-            text += f"; feedback matched for {c.feedback_matched} of {c.treatment}"
-        else:
-            text += f"; {c.treatment_teams} treatment teams in {c.treatment_sites} sites"
-        text += f"; {n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)}"
-        return text
+            return text + f"; feedback matched for {c.feedback_matched} of {c.treatment}"
+        return text + f"; {c.treatment_teams} treatment teams in {c.treatment_sites} sites"
 
+
+def verdict(head: str, problems: tuple[Problem, ...]) -> str:
+    n_err = sum(1 for p in problems if p.level is Level.ERROR)
+    n_warn = sum(1 for p in problems if p.level is Level.WARNING)
+    return f"{head}; {n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)}"
+
+
+# -- campaign.toml's files ------------------------------------------------------------------------
 
 def check_assets(campaign: Campaign) -> list[Problem]:
     """Logo, signature and template files named in campaign.toml exist and are what they claim."""
@@ -130,8 +132,10 @@ def _image_problem(path: Path, rel: str, origin: Origin) -> Problem | None:
         with Image.open(path) as img:
             fmt = img.format
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        return error("asset_not_image", origin, f"{key}: {rel} is not a readable image ({exc})",
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError) as exc:  # Pillow's ways of saying "not an image"
+        return error("asset_not_image", origin,
+                     f"{key}: {rel} is not a readable image ({type(exc).__name__})",
                      "use a PNG or JPEG file")
     if fmt not in IMAGE_FORMATS:
         return error("asset_not_image", origin, f"{key}: {rel} is a {fmt} image",
@@ -139,197 +143,406 @@ def _image_problem(path: Path, rel: str, origin: Origin) -> Problem | None:
     return None
 
 
-def _read(campaign: Campaign, path: Path, *, sheet: str | None, fields: tuple[str, ...],
-          required: tuple[str, ...]) -> Table:
-    return read_table(path, shown=campaign.display(path), sheet=sheet, fields=fields,
-                      required=required, explicit_columns=campaign.spec.inputs.columns)
-
-
 def _unknown_mapped_fields(campaign: Campaign) -> list[Problem]:
     valid = set(LIST_FIELDS) | set(FEEDBACK_FIELDS)
-    return [error("campaign_invalid", Origin(campaign.path.name,
-                                                    column=f"inputs.columns.{name}"),
-                  f"inputs.columns.{name}: {name!r} is not a field hhp-letters knows",
-                  "use one of: " + ", ".join(sorted(valid)))
-            for name in campaign.spec.inputs.columns if name not in valid]
+    problems = [error("campaign_invalid", Origin(campaign.path.name,
+                                                 column=f"inputs.columns.{name}"),
+                      f"inputs.columns.{name}: {name!r} is not a field hhp-letters knows",
+                      "use one of: " + ", ".join(sorted(valid)))
+                for name in campaign.spec.inputs.columns if name not in valid]
+    for i, entry in enumerate(campaign.spec.inputs.feedback, start=1):
+        if isinstance(entry, str):
+            continue
+        problems += [error("campaign_invalid", Origin(campaign.path.name,
+                                                      column=f"inputs.feedback[{i}].columns."
+                                                             f"{name}"),
+                           f"inputs.feedback[{i}].columns.{name}: {name!r} is not a feedback "
+                           "field", "use one of: " + ", ".join(sorted(FEEDBACK_FIELDS)))
+                     for name in entry.columns if name not in FEEDBACK_FIELDS]
+    return problems
 
 
-def _participant(row: Row, campaign: Campaign, problems: list[Problem]) -> Participant:
-    """Parse one list row; its problems go to ``problems`` and its error codes onto the row."""
-    kind = campaign.kind
-    pid = row.get("participant_id")
-    codes: list[str] = []
+# -- the randomised list ------------------------------------------------------------------------
 
-    def add(problem: Problem) -> None:
-        problems.append(problem)
-        if problem.is_error:
-            codes.append(problem.code)
-
-    if not pid:
-        add(error("missing_id", row.where("participant_id"), "the participant id is blank",
-                  "every row of the randomised list needs its participant id"))
-    elif not _SAFE_ID.fullmatch(pid):
-        add(error("unsafe_id", row.where("participant_id"),
-                  f"participant id {pid!r} cannot be used as a file name",
-                  "use ids of letters, digits, spaces, '.', '-' and '_' (not starting with '.')",
-                  pid))
-    arm_text = row.get("arm")
-    arm = Arm.parse(arm_text)
-    if arm is None:
-        add(error("unknown_arm", row.where("arm"),
-                  f"arm {arm_text!r} is neither treatment nor control" if arm_text
-                  else "the arm is blank",
-                  "use treatment/intervention/t/1/yes or control/c/0/no", pid or None))
-    auth_text = row.get("authority")
-    authority = campaign.authority(auth_text) if auth_text else None
-    if authority is None:
-        codes_known = ", ".join(a.code for a in campaign.spec.authorities)
-        add(error("unknown_authority", row.where("authority"),
-                  f"authority {auth_text!r} is not in campaign.toml" if auth_text
-                  else "the authority is blank",
-                  f"use one of the codes or names in campaign.toml ({codes_known}), "
-                  "or add an [[authorities]] table", pid or None))
-
-    postcode_text = row.get("postcode")
-    postcode = normalise_postcode(postcode_text) if postcode_text else None
-    needs_output = arm is Arm.TREATMENT
-    if needs_output:
-        names = (("first_name",) if kind == "letters" else ()) + (
-            ("last_name",) if kind == "letters" else ("team", "site", "manager_first_name"))
-        for name in names:
-            if not row.get(name):
-                add(error(f"missing_{name}", row.where(name), f"{display_name(name)} is blank",
-                          f"fill in {display_name(name)} for this treatment participant",
-                          pid or None))
-        if kind == "letters":
-            absent = [display_name(f) for f in ("address_1", "town", "postcode")
-                      if not row.get(f)]
-            if absent:
-                add(error("incomplete_address", row.where(
-                    "address_1" if not row.get("address_1") else
-                    "town" if not row.get("town") else "postcode"),
-                    "the address has no " + " or ".join(absent),
-                    "a letter needs at least a first address line, a post town and a postcode",
-                    pid or None))
-            elif postcode is None:
-                add(error("invalid_postcode", row.where("postcode"),
-                          f"{postcode_text!r} is not a valid UK postcode",
-                          "correct it (e.g. 'SW1A 1AA'); a letter with a wrong postcode will "
-                          "not arrive", pid or None))
-    elif kind == "notes" and arm is Arm.CONTROL and not row.get("site"):
-        add(error("missing_site", row.where("site"), "the site is blank",
-                  "every row needs its site: sites are the clusters that were randomised",
-                  pid or None))
-    return Participant(
-        participant_id=pid, arm=arm, authority=authority,
-        first_name=row.get("first_name"), last_name=row.get("last_name"),
-        address=tuple(v for v in (row.get("address_1"), row.get("address_2"),
-                                  row.get("address_3")) if v),
-        town=row.get("town"), postcode=postcode or postcode_text, team=row.get("team"),
-        site=row.get("site"), manager_first_name=row.get("manager_first_name"),
-        origin=row.origin, errors=tuple(codes))
+def _grouped(stream: Iterator[Row | Problem]) -> Iterator[tuple[Row, list[Problem]] | Problem]:
+    """Each row with the problems of its own cells (which the table yields just before it);
+    problems of the file or of no row pass through alone."""
+    pending: list[Problem] = []
+    for item in stream:
+        if isinstance(item, Row):
+            mine = [p for p in pending if p.origin.row == item.origin.row]
+            yield from (p for p in pending if p.origin.row != item.origin.row)
+            pending = []
+            yield item, mine
+        elif item.origin.row is not None and item.code not in UNREADABLE:
+            pending.append(item)
+        else:
+            yield item
+    yield from pending
 
 
-def _mark_duplicates(store: Store, problems: list[Problem]) -> None:
-    rows = store.rows("SELECT pid, row FROM participants WHERE pid IN (SELECT pid FROM "
-                      "participants WHERE pid != '' GROUP BY pid HAVING count(*) > 1) "
-                      "ORDER BY pid, seq")
-    for pid, group in groupby(list(rows), key=lambda r: r[0]):
-        numbers = [r[1] for r in group]
+class _ListReader:
+    """Parses list rows into participants (a row's problems come back beside it)."""
+
+    def __init__(self, campaign: Campaign, table: Table) -> None:
+        self.campaign = campaign
+        self.kind = campaign.kind
+        authorities = campaign.spec.authorities
+        # one council and no authority column: every row is that council's
+        self.only: Authority | None = (authorities[0] if len(authorities) == 1
+                                       and "authority" not in table.columns else None)
+        self.greeting_from_preferred = "preferred_name" in table.columns
+
+    def parse(self, seq: int, row: Row) -> tuple[Participant, list[Problem]]:
+        problems: list[Problem] = []
+        pid = row.get("participant_id")
+
+        def add(problem: Problem) -> None:
+            problems.append(problem)
+
+        if not pid:
+            add(error("missing_id", row.where("participant_id"), "the participant id is blank",
+                      "every row of the randomised list needs its participant id"))
+        elif not is_safe_id(pid):
+            add(error("unsafe_id", row.where("participant_id"),
+                      f"participant id {pid!r} cannot be used as a file name",
+                      "use ids of letters, digits, spaces, '.', '-' and '_' (not starting with "
+                      "'.')", pid))
+        arm_text = row.get("arm")
+        arm = Arm.parse(arm_text)
+        if arm is None:
+            add(error("unknown_arm", row.where("arm"),
+                      f"arm {arm_text!r} is neither treatment nor control" if arm_text
+                      else "the arm is blank",
+                      "use treatment/intervention/t/1/yes or control/c/0/no", pid or None))
+        authority = self.only
+        if authority is None:
+            auth_text = row.get("authority")
+            authority = self.campaign.authority(auth_text) if auth_text else None
+            if authority is None:
+                known = ", ".join(a.code for a in self.campaign.spec.authorities)
+                add(error("unknown_authority", row.where("authority"),
+                          f"authority {auth_text!r} is not in campaign.toml" if auth_text
+                          else "the authority is blank",
+                          f"use one of the codes or names in campaign.toml ({known}), "
+                          "or add an [[authorities]] table", pid or None))
+        first = row.get("first_name") or row.get("preferred_name")
+        preferred = row.get("preferred_name")
+        postcode_text = row.get("postcode")
+        postcode = normalise_postcode(postcode_text) if postcode_text else None
+        if arm is Arm.TREATMENT:
+            if self.kind == "letters":
+                if not first:
+                    add(error("missing_first_name", row.where("first_name"),
+                              f"{display_name('first_name')} is blank",
+                              "fill in the first name for this treatment participant",
+                              pid or None))
+                if not row.get("last_name"):
+                    add(error("missing_last_name", row.where("last_name"),
+                              f"{display_name('last_name')} is blank",
+                              "fill in the last name for this treatment participant",
+                              pid or None))
+                self._address(row, postcode, postcode_text, pid, add)
+            else:
+                for name in ("team", "site", "manager_first_name"):
+                    if not row.get(name):
+                        add(error(f"missing_{name}", row.where(name),
+                                  f"{display_name(name)} is blank",
+                                  f"fill in {DESCRIPTION[name]} for this treatment row",
+                                  pid or None))
+        elif self.kind == "notes" and arm is Arm.CONTROL and not row.get("site"):
+            add(error("missing_site", row.where("site"), "the site is blank",
+                      "every row needs its site: sites are the clusters that were randomised",
+                      pid or None))
+        hold = row.get("hold")
+        if hold:
+            add(warning("held", row.where("hold"), f"on hold: {hold[:120]!r}; no letter is made",
+                        "clear the hold cell when the letter may be sent", pid or None))
+        participant = Participant(
+            seq=seq, participant_id=pid, arm=arm, authority=authority, first_name=first,
+            last_name=row.get("last_name"),
+            address=tuple(v for v in (row.get("address_1"), row.get("address_2"),
+                                      row.get("address_3")) if v),
+            town=row.get("town"), postcode=postcode or postcode_text, team=row.get("team"),
+            site=row.get("site"), manager_first_name=row.get("manager_first_name"),
+            origin=row.origin, preferred_name=preferred, hold=hold)
+        return participant, problems
+
+    @staticmethod
+    def _address(row: Row, postcode: str | None, postcode_text: str, pid: str,
+                 add: Callable[[Problem], None]) -> None:
+        absent = [display_name(f) for f in ("address_1", "town", "postcode") if not row.get(f)]
+        if absent:
+            add(error("incomplete_address", row.where(
+                "address_1" if not row.get("address_1") else
+                "town" if not row.get("town") else "postcode"),
+                "the address has no " + " or ".join(absent),
+                "a letter needs at least a first address line, a post town and a postcode",
+                pid or None))
+        elif postcode is None:
+            add(error("invalid_postcode", row.where("postcode"),
+                      f"{postcode_text!r} is not a valid UK postcode",
+                      "correct it (e.g. 'SW1A 1AA'); a letter with a wrong postcode will "
+                      "not arrive", pid or None))
+
+
+def _read_list(campaign: Campaign, store: Store, problems: list[Problem]
+               ) -> tuple[Table, tuple[int, ...]]:
+    path = campaign.participants_file
+    table = read_table(path, shown=campaign.display(path), sheet=campaign.spec.inputs.sheet,
+                       fields=LIST_FIELDS, required=_required_list_fields(campaign),
+                       explicit_columns=campaign.spec.inputs.columns)
+    problems.extend(table.problems)
+    footers: list[int] = []
+    if not table.readable or any(p.code == "missing_column" for p in table.problems):
+        store.add_participants(table.origin, ())
+        return table, ()
+    reader = _ListReader(campaign, table)
+    if reader.greeting_from_preferred and campaign.kind == "letters":
+        legal = table.columns.get("first_name", "the first name")
+        problems.append(note("preferred_name", table.origin.at(row=table.header_row),
+                             f"letters greet people by {table.columns['preferred_name']!r} "
+                             f"(falling back to {legal!r} where it is blank); addresses use "
+                             "the first name", "nothing to do"))
+    marks: list[tuple[int, str]] = []
+
+    def people() -> Iterator[Participant]:
+        seq = 0
+        for item in _grouped(table.read()):
+            if isinstance(item, Problem):
+                problems.append(item)
+                if item.code == "footer_row" and item.origin.row is not None:
+                    footers.append(item.origin.row)
+                continue
+            row, cell_problems = item
+            seq += 1
+            participant, found = reader.parse(seq, row)
+            pid = participant.participant_id or None
+            for p in [*cell_problems, *found]:
+                problems.append(replace(p, participant_id=p.participant_id or pid))
+                if p.is_error or p.code == "held":
+                    marks.append((seq, p.code))
+            yield participant
+
+    store.add_participants(table.origin, people())
+    for seq, code in marks:
+        store.add_error(STAGE, code, seq=seq, cause=seq)
+    if store.count_rows() == 0 and not any(p.is_error for p in problems):
+        problems.append(error("empty_list", table.origin.at(row=table.header_row),
+                              "the randomised list has a header but no participants",
+                              "put the participants' rows under the header (or name the right "
+                              "file or sheet in campaign.toml)"))
+    return table, tuple(footers)
+
+
+def _required_list_fields(campaign: Campaign) -> tuple[str, ...]:
+    required = REQUIRED[campaign.kind]
+    if len(campaign.spec.authorities) == 1:
+        required = tuple(f for f in required if f != "authority")
+    return required
+
+
+def _mark_duplicates(store: Store, origin: Origin, problems: list[Problem]) -> None:
+    for pid, numbers in list(store.duplicate_ids()):
         places = ", ".join(str(n) for n in numbers)
         for number in numbers:
             problems.append(error(
-                "duplicate_id", store.list_origin.at(row=number),
+                "duplicate_id", origin.at(row=number),
                 f"participant id {pid!r} appears on rows {places}",
                 "each participant must appear once; remove or correct the repeated rows", pid))
-        store.add_error("duplicate_id", pid=pid)
+        store.add_error(STAGE, "duplicate_id", pid=pid)
 
 
-def _check_clusters(store: Store, problems: list[Problem]) -> None:
-    """Notes: the site is the cluster that was randomised, so every row of a site has one arm."""
-    mixed = store.rows("SELECT lower(site) FROM participants WHERE site != '' AND arm IS NOT "
-                       "NULL GROUP BY lower(site) HAVING count(DISTINCT arm) > 1")
-    for (key,) in list(mixed):
-        rows = list(store.rows("SELECT site, arm, row FROM participants WHERE lower(site) = ? "
-                               "AND arm IS NOT NULL ORDER BY seq", (key,)))
-        site = rows[0][0]
-        detail = "; ".join(
-            f"{arm} on rows " + ", ".join(str(r[2]) for r in rows if r[1] == arm)
-            for arm in sorted({r[1] for r in rows}))
+def _lost_zeros_in_list(store: Store, origin: Origin, width: int | None,
+                        problems: list[Problem]) -> None:
+    """An all-digit id shorter than the others: Excel turned it into a number. Refused: the id
+    is the participant's identity, and guessing it would be guessing who they are."""
+    if width is None:
+        return
+    for seq, row, pid in list(store.short_digit_ids(width)):
+        padded = pid.zfill(width)
         problems.append(error(
-            "mixed_cluster", store.list_origin,
-            f"site {site!r} has mixed arms: {detail}",
+            "leading_zeros", origin.at(row=row),
+            f"participant id {pid!r} looks like {padded!r} with its leading zeros lost (the "
+            f"other ids have {width} digits)",
+            f"format the id column as Text in Excel and type the id as {padded}", pid))
+        store.add_error(STAGE, "leading_zeros", seq=seq, cause=seq)
+
+
+def _check_clusters(store: Store, origin: Origin, problems: list[Problem]) -> None:
+    """Notes: the site is the cluster that was randomised, so every row of a site has one arm."""
+    for site, rows, seqs in list(store.mixed_sites()):
+        detail = "; ".join(
+            f"{arm} on rows " + ", ".join(str(r) for a, r in rows if a == arm)
+            for arm in sorted({a for a, _ in rows}))
+        problems.append(error(
+            "mixed_cluster", origin, f"site {site!r} has mixed arms: {detail}",
             "sites are the randomised clusters: every row of a site must have the arm the site "
             "was allocated; correct the rows that differ"))
-        for r in rows:
-            store.add_error("mixed_cluster", row=r[2])
+        for seq in seqs:
+            store.add_error(STAGE, "mixed_cluster", seq=seq, cause=seq)
 
 
-def _check_teams(store: Store, problems: list[Problem]) -> None:
+def _check_teams(store: Store, origin: Origin, problems: list[Problem]) -> None:
     """Notes: a team gets one note, so its rows must agree on the site and the manager."""
-    bad = store.rows(
-        "SELECT authority, lower(team) FROM participants WHERE team != '' AND authority IS NOT "
-        "NULL GROUP BY authority, lower(team) HAVING count(DISTINCT NULLIF(lower(site), '')) > 1 "
-        "OR count(DISTINCT NULLIF(lower(manager), '')) > 1")
-    for code, key in list(bad):
-        rows = list(store.rows("SELECT team, site, manager, row FROM participants WHERE "
-                               "authority = ? AND lower(team) = ? ORDER BY seq", (code, key)))
+    for key, rows in list(store.inconsistent_teams()):
         parts = []
-        for label, index in (("site", 1), ("manager", 2)):
-            values = sorted({r[index] for r in rows if r[index]}, key=str.lower)
+        for label, column in (("site", "site"), ("manager", "manager")):
+            values = sorted({r[column] for r in rows if r[column]}, key=str.lower)
             if len({v.lower() for v in values}) > 1:
                 parts.append(f"{label}s " + "; ".join(
-                    f"{v!r} on rows " + ", ".join(str(r[3]) for r in rows if r[index] == v)
+                    f"{v!r} on rows " + ", ".join(str(r["row"]) for r in rows if r[column] == v)
                     for v in values))
         problems.append(error(
-            "inconsistent_team", store.list_origin,
-            f"team {rows[0][0]!r} ({code}) has different " + " and ".join(parts),
+            "inconsistent_team", origin,
+            f"team {rows[0]['team']!r} ({key.authority}) has different " + " and ".join(parts),
             "a team gets one note: give all its rows the same site and manager, or name the "
             "teams differently"))
         for r in rows:
-            store.add_error("inconsistent_team", row=r[3])
+            store.add_error(STAGE, "inconsistent_team", seq=r["seq"], cause=r["seq"])
 
 
-def _read_feedback_files(campaign: Campaign, store: Store,
-                         problems: list[Problem]) -> list[Path]:
+# -- feedback -------------------------------------------------------------------------------------
+
+class _FeedbackReader:
+    """Feedback rows of one file → entries keyed by the list's ids. A row without an id is
+    matched by name only when the name is unique among the teams the file covers; an all-digit
+    id that lost its leading zeros is matched to the padded id, with a warning."""
+
+    def __init__(self, store: Store, width: int | None, problems: list[Problem]) -> None:
+        self.store = store
+        self.width = width
+        self.problems = problems
+        self.held: set[str] = set()
+        self.spoiled: list[tuple[str, str]] = []  # (id, code): a cell that cannot be used
+
+    def entries(self, table: Table) -> Iterator[Feedback]:
+        nameless: list[tuple[Row, list[Problem]]] = []
+        ids: list[str] = []
+        for item in _grouped(table.read()):
+            if isinstance(item, Problem):
+                self.problems.append(item)
+                continue
+            row, cell_problems = item
+            pid = row.get("participant_id")
+            if not pid:
+                if row.get("feedback_1") or row.get("feedback_2") or row.get("hold"):
+                    nameless.append((row, cell_problems))
+                else:
+                    self.problems.extend(cell_problems)
+                continue
+            resolved = self._padded(pid, row)
+            ids.append(resolved)
+            yield self._feedback(resolved, row, cell_problems)
+        if nameless:
+            within = self.store.teams_of(ids) or None
+            for row, cell_problems in nameless:
+                matched = self._by_name(row, within)
+                if matched is not None:
+                    yield self._feedback(matched, row, cell_problems)
+                else:
+                    self.problems.extend(cell_problems)
+
+    def _feedback(self, pid: str, row: Row, cell_problems: list[Problem]) -> Feedback:
+        for p in cell_problems:
+            self.problems.append(replace(p, participant_id=pid))
+            if p.is_error:
+                self.spoiled.append((pid, p.code))
+        comment = row.get("comment")
+        if comment:
+            self.problems.append(note("manager_comment", row.where("comment"),
+                                      f"comment on {pid!r}: {comment[:200]!r}",
+                                      "for your information; never printed", pid))
+        hold = row.get("hold")
+        if hold:
+            self.held.add(pid)
+            self.problems.append(warning("held", row.where("hold"),
+                                         f"the manager put {pid!r} on hold: {hold[:120]!r}; no "
+                                         "letter is made", "talk to the manager; clear the hold "
+                                         "cell when the letter may be sent", pid))
+        return Feedback(pid, row.get("feedback_1"), row.get("feedback_2"), row.origin)
+
+    def _padded(self, pid: str, row: Row) -> str:
+        if (self.width is None or not pid.isdigit() or len(pid) >= self.width
+                or self.store.has_id(pid)):
+            return pid
+        padded = pid.zfill(self.width)
+        if not self.store.has_id(padded):
+            return pid
+        self.problems.append(warning(
+            "leading_zeros", row.where("participant_id"),
+            f"id {pid!r} is taken to be participant {padded!r} (its leading zeros were lost: "
+            "Excel stored it as a number)",
+            "format the id column as Text in Excel and type the id with its zeros", padded))
+        return padded
+
+    def _by_name(self, row: Row, within: set[str] | None) -> str | None:
+        first, last = row.get("first_name"), row.get("last_name")
+        where = row.where("participant_id")
+        if not first or not last:
+            self.problems.append(error(
+                "feedback_missing_id", where, "feedback with no participant id (and no first "
+                "and last name to find them by)",
+                "add the participant id so the feedback can be matched"))
+            return None
+        found = self.store.ids_named(first, last, within)
+        scope = "in the teams this file covers" if within else "in the list"
+        if len(found) == 1:
+            pid, list_row = found[0]
+            self.problems.append(warning(
+                "name_matched", where, f"no id: matched by name {first} {last} to participant "
+                f"{pid!r} (list row {list_row}), the only one of that name {scope}",
+                "add the participant id to be sure", pid))
+            return pid
+        if not found:
+            self.problems.append(error(
+                "feedback_missing_id", where, f"no id, and nobody named {first} {last} {scope}",
+                "add the participant id so the feedback can be matched"))
+        else:
+            rows = ", ".join(str(r) for _, r in found)
+            self.problems.append(error(
+                "name_ambiguous", where, f"no id, and {len(found)} people are named {first} "
+                f"{last} {scope} (list rows {rows})",
+                "add the participant id so the feedback can be matched"))
+        return None
+
+
+@dataclass(frozen=True)
+class _FeedbackRead:
+    paths: list[Path]
+    held: set[str] = field(default_factory=set)
+    spoiled: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _read_feedback_files(campaign: Campaign, store: Store, problems: list[Problem],
+                         width: int | None) -> _FeedbackRead:
     files, glob_problems = campaign.feedback_files()
     problems.extend(glob_problems)
-    for path in files:
-        table = _read(campaign, path, sheet=campaign.spec.inputs.feedback_sheet,
-                      fields=FEEDBACK_FIELDS, required=REQUIRED["feedback"])
-        if not any(p.code == "missing_column" for p in table.problems):
-
-            def entries(rows: Iterator[Row]) -> Iterator[Feedback]:
-                for row in rows:
-                    pid = row.get("participant_id")
-                    if not pid:
-                        problems.append(error(
-                            "feedback_missing_id", row.where("participant_id"),
-                            "feedback with no participant id",
-                            "add the participant id so the feedback can be matched"))
-                        continue
-                    yield Feedback(pid, row.get("feedback_1"), row.get("feedback_2"),
-                                   row.origin)
-
-            store.add_feedback_rows(entries(table.rows()))
+    reader = _FeedbackReader(store, width, problems)
+    for source in files:
+        table = _read_feedback_table(campaign, source)
         problems.extend(table.problems)
-    return files
+        if table.readable and not any(p.code == "missing_column" for p in table.problems):
+            store.add_feedback_rows(reader.entries(table))
+    return _FeedbackRead([f.path for f in files], reader.held, reader.spoiled)
 
 
-def _match_feedback(store: Store, problems: list[Problem]) -> None:
+def _read_feedback_table(campaign: Campaign, source: FeedbackFile) -> Table:
+    return read_table(source.path, shown=campaign.display(source.path), sheet=source.sheet,
+                      fields=FEEDBACK_FIELDS, required=REQUIRED["feedback"],
+                      explicit_columns=source.columns, soft_columns=source.soft)
+
+
+def _match_feedback(store: Store, origin: Origin, problems: list[Problem],
+                    read: _FeedbackRead) -> None:
     """Match feedback to the list: one entry per treatment participant, nothing else used."""
-    query = store.rows(
-        "SELECT f.pid, f.line1, f.line2, f.file, f.sheet, f.row, p.arm, p.n FROM feedback_rows f "
-        "LEFT JOIN (SELECT pid, max(arm) AS arm, count(*) AS n FROM participants GROUP BY pid) "
-        "p USING (pid) ORDER BY f.pid, f.seq")
-    for pid, group in groupby(query, key=lambda r: r[0]):
-        rows = list(group)
-        found = [Feedback(r[0], r[1], r[2], Origin(r[3], r[4], r[5])) for r in rows]
+    for pid, code in read.spoiled:
+        store.add_error(STAGE, code, pid=pid)
+    for pid, found, arm, n in list(store.feedback_by_id()):
         first = found[0]
-        arm, n = rows[0][6], rows[0][7]
-        if n is not None and n > 1:
+        if n > 1:
             continue  # an id on several list rows (duplicate_id): matched to nobody
-        if n is None:
+        if n == 0:
             problems.append(warning("feedback_unknown_id", first.origin,
                                     f"feedback for participant {pid!r}, who is not in the "
                                     "randomised list; it is not used",
@@ -341,89 +554,78 @@ def _match_feedback(store: Store, problems: list[Problem]) -> None:
                                     "used", "nothing to do: control participants get no letter",
                                     pid))
             continue
-        if len({(f.line_1, f.line_2) for f in found}) > 1:
+        if arm != Arm.TREATMENT.value:
+            continue  # an unknown arm is already an error on the list row
+        held = pid in read.held
+        if held:
+            store.add_error(STAGE, "held", pid=pid)
+        texts = {(f.line_1, f.line_2) for f in found if f.line_1 or f.line_2}
+        if len(texts) > 1:
             places = " and ".join(f.origin.describe() for f in found)
             problems.append(error("conflicting_feedback", first.origin,
                                   f"participant {pid!r} has different feedback in {places}",
                                   "keep one version and delete the other", pid))
-            store.add_error("conflicting_feedback", pid=pid)
+            store.add_error(STAGE, "conflicting_feedback", pid=pid)
             continue
-        if len(found) > 1:
-            problems.append(warning("duplicate_feedback", found[1].origin,
+        written = [f for f in found if f.line_1 or f.line_2] or found
+        chosen = written[0]
+        if len(written) > 1:
+            problems.append(warning("duplicate_feedback", written[1].origin,
                                     f"the same feedback for {pid!r} appears again (first at "
-                                    f"{first.origin.describe()}); it is used once",
+                                    f"{chosen.origin.describe()}); it is used once",
                                     "delete the repeat", pid))
-        if arm != Arm.TREATMENT.value:
-            continue
-        blank = [n for n, text in (("Feedback line 1", first.line_1),
-                                   ("Feedback line 2", first.line_2)) if not text]
+        if held and not (chosen.line_1 and chosen.line_2):
+            continue  # held: the missing lines do not matter now
+        blank = [n for n, text in (("Feedback line 1", chosen.line_1),
+                                   ("Feedback line 2", chosen.line_2)) if not text]
         if blank:
-            problems.append(error("blank_feedback", first.origin.at(column=None),
+            problems.append(error("blank_feedback", chosen.origin.at(column=None),
                                   f"{' and '.join(blank)} blank for participant {pid!r}",
                                   "every treatment participant needs two lines of feedback",
                                   pid))
-            store.add_error("blank_feedback", pid=pid)
+            store.add_error(STAGE, "blank_feedback", pid=pid)
             continue
-        for text in (first.line_1, first.line_2):
+        for text in (chosen.line_1, chosen.line_2):
             if any(sign in text for sign in MARKUP_SIGNS):
-                problems.append(warning("markup_in_feedback", first.origin,
+                problems.append(warning("markup_in_feedback", chosen.origin,
                                         f"feedback for {pid!r} contains markup-like text "
                                         f"({text[:40]!r}); it is printed literally",
                                         "nothing to do unless it was pasted by mistake", pid))
                 break
-        store.accept_feedback(first)
+        store.accept_feedback(chosen)
 
-    missing = store.rows(
-        "SELECT row, pid FROM participants WHERE arm = 'treatment' AND pid != '' AND pid NOT IN "
-        "(SELECT pid FROM feedback) AND (',' || errors || ',') NOT LIKE '%,duplicate_id,%' AND "
-        "(',' || errors || ',') NOT LIKE '%,conflicting_feedback,%' AND "
-        "(',' || errors || ',') NOT LIKE '%,blank_feedback,%' ORDER BY seq")
-    for row, pid in list(missing):
-        problems.append(error("missing_feedback", store.list_origin.at(row=row),
+    for seq, row, pid in list(store.treatment_without_feedback()):
+        problems.append(error("missing_feedback", origin.at(row=row),
                               f"no feedback for treatment participant {pid!r}",
                               "ask the team manager for two lines of feedback and add them "
                               "to a feedback file", pid))
-        store.add_error("missing_feedback", row=row)
+        store.add_error(STAGE, "missing_feedback", seq=seq, cause=seq)
 
 
-def _counts(store: Store) -> Counts:
-    one = store.scalar
-    return Counts(
-        participants=one("SELECT count(*) FROM participants"),
-        treatment=one("SELECT count(*) FROM participants WHERE arm = 'treatment'"),
-        control=one("SELECT count(*) FROM participants WHERE arm = 'control'"),
-        feedback_matched=one("SELECT count(*) FROM participants p JOIN feedback f USING (pid) "
-                             "WHERE p.arm = 'treatment'"),
-        treatment_teams=one("SELECT count(DISTINCT team) FROM participants "
-                            "WHERE arm = 'treatment'"),
-        treatment_sites=one("SELECT count(DISTINCT site) FROM participants "
-                            "WHERE arm = 'treatment'"))
-
-
-def check(campaign: Campaign) -> CheckedInputs:
-    """Read and check every input of ``campaign``. Close the result (or let it be collected)
-    to remove its temporary store."""
+def check(campaign: Campaign, store: Store) -> Checked:
+    """Read and check every input of ``campaign`` into ``store`` (a new, empty store)."""
     problems: list[Problem] = [*_unknown_mapped_fields(campaign), *check_assets(campaign)]
-    store = Store(campaign)
-    path = campaign.participants_file
-    table = _read(campaign, path, sheet=campaign.spec.inputs.sheet, fields=LIST_FIELDS,
-                  required=REQUIRED[campaign.kind])
-    store.list_origin = table.origin
-    list_read = not any(p.is_error and p.code == "missing_column" for p in table.problems)
-    if list_read:
-        store.add_participants(_participant(row, campaign, problems) for row in table.rows())
-    problems.extend(table.problems)
-    list_read = list_read and (store.scalar("SELECT count(*) FROM participants") > 0
-                               or not any(p.is_error for p in table.problems))
-    _mark_duplicates(store, problems)
-    files: list[Path] = [path]
+    table, footers = _read_list(campaign, store, problems)
+    origin = table.origin
+    _mark_duplicates(store, origin, problems)
+    width = store.digit_id_width()
+    _lost_zeros_in_list(store, origin, width, problems)
+    feedback_paths: list[Path] = []
+    list_read = not any(p.is_error and p.code in UNREADABLE and p.origin.file == origin.file
+                        for p in problems)
     if campaign.kind == "letters":
-        files += _read_feedback_files(campaign, store, problems)
-        if list_read:
-            _match_feedback(store, problems)
+        read = _read_feedback_files(campaign, store, problems, width)
+        feedback_paths = read.paths
+        if list_read:  # feedback is matched to a list that was read completely, or not at all
+            _match_feedback(store, origin, problems, read)
     else:
-        _check_clusters(store, problems)
-        _check_teams(store, problems)
-    ordered = sorted(problems, key=lambda p: (p.origin.file != campaign.path.name, p.origin.file,
-                                              p.origin.sheet or "", p.origin.row or 0))
-    return CheckedInputs(campaign, store, tuple(ordered), _counts(store), tuple(files))
+        _check_clusters(store, origin, problems)
+        _check_teams(store, origin, problems)
+    teams, sites = store.count_treatment_teams()
+    counts = Counts(
+        participants=store.count_rows(), treatment=store.count_rows(arm=Arm.TREATMENT),
+        control=store.count_rows(arm=Arm.CONTROL),
+        feedback_matched=store.count_feedback_matched(), treatment_teams=teams,
+        treatment_sites=sites)
+    return Checked(campaign, store, ordered(problems, campaign.path.name), counts,
+                   campaign.participants_file, tuple(feedback_paths), footers)

@@ -1,11 +1,11 @@
 """The `hhp-letters` command: parse arguments, call the library, show results, set exit codes.
 
-No logic lives here; everything is in the library modules.
+No workflow lives here: every decision is the library's; this module only prints.
 """
 
 from __future__ import annotations
 
-import shutil
+import enum
 from collections.abc import Callable, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -18,27 +18,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hhp_letters import __version__
-from hhp_letters.campaign import Kind, load_campaign
-from hhp_letters.errors import (
-    CampaignError,
-    HhpError,
-    ProblemsFound,
-    RunFolderError,
-    UsageError,
-)
-from hhp_letters.pipeline import Prepared, prepare, run
-from hhp_letters.problems import Problem, write_problems_csv
-from hhp_letters.render.libreoffice import find_soffice
+from hhp_letters.campaign import Kind
+from hhp_letters.demo import DemoStep, run_demo
+from hhp_letters.errors import EXIT_BUG, HhpError, ProblemsFound
+from hhp_letters.pipeline import Events, load_for, produce
+from hhp_letters.problems import Level, Problem, grouped
+from hhp_letters.report import CheckReport, check_campaign, write_report
 from hhp_letters.scaffold import init_campaign
 from hhp_letters.verify import MAX_DETAILS, verify_run
+from hhp_letters.workspace import Interrupted
 
-EXIT_BUG = 3
 T = TypeVar("T")
 
 app = typer.Typer(
     name="hhp-letters",
     help="Recognition letters and coffee-machine notes for randomised trials, with an audit "
-         "trail.\n\nExit codes: 0 success; 1 inputs or run failed a check; 2 usage error.",
+         "trail.\n\nExit codes: 0 success; 1 inputs or run failed a check; 2 usage error; "
+         "3 a bug in hhp-letters.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -68,7 +64,7 @@ def _guard(fn: Callable[[], T], state: _State) -> T:
         if exc.hint:
             _err().print(f"  fix: {exc.hint}", markup=False)
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         _err().print("Interrupted; nothing half-written was left behind.")
         raise typer.Exit(130) from None
     except Exception as exc:
@@ -98,8 +94,18 @@ def main_options(
     ctx.obj = state
 
 
+_STYLE = {Level.ERROR: "red", Level.WARNING: "yellow", Level.NOTE: "cyan"}
+
+
+def _rows_text(rows: tuple[int, ...]) -> str:
+    if len(rows) <= 1:
+        return str(rows[0]) if rows else ""
+    shown = ", ".join(str(r) for r in rows[:6])
+    return f"{shown}{' …' if len(rows) > 6 else ''} ({len(rows)} rows)"
+
+
 def show_problems(console: Console, problems: Sequence[Problem]) -> None:
-    """A table of problems per file, errors first within a file."""
+    """A table of problems per file; the same problem on many rows is one line."""
     for file, group in groupby(problems, key=lambda p: p.origin.file):
         items = list(group)
         sheet = next((p.origin.sheet for p in items if p.origin.sheet), None)
@@ -110,43 +116,27 @@ def show_problems(console: Console, problems: Sequence[Problem]) -> None:
         table.add_column("column")
         table.add_column("problem", overflow="fold")
         table.add_column("code")
-        for p in sorted(items, key=lambda p: (not p.is_error, p.origin.row or 0)):
-            style = "red" if p.is_error else "yellow"
+        for g in grouped(items):
+            p = g.first
             text = p.message + (f"\nfix: {p.hint}" if p.hint else "")
-            table.add_row(f"[{style}]{p.level.value}[/]", str(p.origin.row or ""),
+            table.add_row(f"[{_STYLE[p.level]}]{p.level.value}[/]", _rows_text(g.rows),
                           escape(p.origin.column or ""), escape(text), p.code)
         console.print(table)
 
 
-def _report(console: Console, prepared: Prepared, csv_path: Path) -> int:
-    if prepared.problems:
-        show_problems(console, prepared.problems)
-    write_problems_csv(csv_path, prepared.problems)
-    verdict = prepared.verdict()
-    ok = not prepared.errors
-    console.print(("[green]OK[/]: " if ok else "[red]FAILED[/]: ") + escape(verdict))
-    if prepared.problems:
-        console.print(f"problems written to {csv_path}", markup=False)
-    return 0 if ok else 1
+def _show_check(console: Console, report: CheckReport) -> int:
+    if report.problems:
+        show_problems(console, report.problems)
+    console.print(("[green]OK[/]: " if report.ok else "[red]FAILED[/]: ")
+                  + escape(report.verdict))
+    if report.csv_path is not None:
+        console.print(f"problems written to {report.csv_path}", markup=False)
+    return 0 if report.ok else 1
 
 
 CampaignArg = Annotated[Path, typer.Argument(
     help="Campaign folder (holding campaign.toml) or the campaign.toml file itself.",
     show_default=False)]
-
-
-def run_check(target: Path, console: Console) -> int:
-    try:
-        campaign = load_campaign(target)
-    except CampaignError as exc:
-        show_problems(console, exc.problems)
-        folder = target if target.is_dir() else target.parent
-        write_problems_csv(folder / "problems.csv", exc.problems)
-        console.print(f"[red]FAILED[/]: {escape(exc.message)}; problems written to "
-                      f"{escape(str(folder / 'problems.csv'))}")
-        return 1
-    prepared = prepare(campaign)
-    return _report(console, prepared, campaign.root / "problems.csv")
 
 
 @app.command("check")
@@ -155,8 +145,14 @@ def check_command(ctx: typer.Context, campaign: CampaignArg) -> None:
 
     Exits 0 when there are no errors (warnings are allowed), 1 when there are.
     """
-    code = _guard(lambda: run_check(campaign, _out()), ctx.obj)
+    console = _out()
+    code = _guard(lambda: _show_check(console, check_campaign(campaign)), ctx.obj)
     raise typer.Exit(code)
+
+
+class KindChoice(enum.StrEnum):
+    letters = "letters"
+    notes = "notes"
 
 
 @app.command("init")
@@ -164,13 +160,11 @@ def init_command(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="New folder for the campaign.",
                                               show_default=False)],
-    kind: Annotated[str, typer.Option(help="letters or notes")] = "letters",
+    kind: Annotated[KindChoice, typer.Option(help="What the campaign makes.")] =
+    KindChoice.letters,
 ) -> None:
     """Scaffold a working campaign folder (campaign.toml, data, brand assets) from the samples."""
-    if kind not in ("letters", "notes"):
-        _err().print(f"Error: --kind must be letters or notes, not {kind!r}")
-        raise typer.Exit(2)
-    chosen: Kind = "letters" if kind == "letters" else "notes"
+    chosen: Kind = "letters" if kind is KindChoice.letters else "notes"
     path = _guard(lambda: init_campaign(directory, chosen), ctx.obj)
     _out().print(f"Created {path}\nNext: edit it, then run `hhp-letters check {directory}`.",
                  markup=False)
@@ -180,7 +174,7 @@ ProofOpt = Annotated[bool, typer.Option(help="Watermarked proofs and a contact s
                                             "nothing marked for print.")]
 SkipOpt = Annotated[bool, typer.Option(help="Produce what is valid; record every skipped row "
                                             "with its reason.")]
-ForceOpt = Annotated[bool, typer.Option(help="Replace RUN_DIR if it exists.")]
+ForceOpt = Annotated[bool, typer.Option(help="Replace RUN_DIR if it is an earlier run.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run folder to create.",
                                       show_default=False)]
 
@@ -191,33 +185,37 @@ def _produce(ctx: typer.Context, kind: Kind, campaign: Path, out: Path, proof: b
     item = "letters" if kind == "letters" else "notes"
 
     def work() -> int:
-        loaded = load_campaign(campaign)
-        if loaded.kind != kind:
-            raise UsageError(f"{loaded.path} is a {loaded.kind} campaign",
-                             hint=f"run `hhp-letters {loaded.kind} {campaign} --out ...`")
-        prepared = prepare(loaded, proof=proof)
-        if prepared.problems:
-            show_problems(console, prepared.problems)
-        if prepared.errors and not skip_invalid:
-            write_problems_csv(loaded.root / "problems.csv", prepared.problems)
-            console.print(f"[red]FAILED[/]: {len(prepared.errors)} error(s); nothing was "
-                          f"produced. Fix them, or use --skip-invalid to produce the valid "
-                          f"{item} and record the rest.")
-            return 1
-        total = prepared.merged.count()
+        loaded = load_for(campaign, kind)
+        shown: set[int] = set()
+
+        def show(problems: Sequence[Problem]) -> None:
+            fresh = [p for p in problems if id(p) not in shown]
+            shown.update(id(p) for p in fresh)
+            if fresh:
+                show_problems(console, fresh)
+
         with Progress(TextColumn(item), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console, transient=True,
-                      disable=total < 200) as bar:
-            task = bar.add_task(item, total=total)
+                      TimeRemainingColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(item, total=None, visible=False)
+
+            def start(total: int) -> None:
+                bar.update(task, total=total, visible=total >= 200)
+
+            events = Events(problems=show, start=start,
+                            progress=lambda n: bar.advance(task, n))
             try:
-                result = run(prepared, out, force=force, skip_invalid=skip_invalid,
-                             progress=lambda n: bar.advance(task, n))
-            except ProblemsFound as exc:  # found while rendering (a Word letter ran over)
-                show_problems(console, exc.problems)
-                write_problems_csv(loaded.root / "problems.csv", exc.problems)
+                result = produce(loaded, out, proof=proof, skip_invalid=skip_invalid,
+                                 force=force, events=events)
+            except ProblemsFound as exc:
+                show(exc.problems)
+                write_report(loaded.root, exc.problems)
                 console.print(f"[red]FAILED[/]: {escape(exc.message)}. Fix them, or use "
                               f"--skip-invalid to produce the valid {item} and record the rest.")
                 return 1
+        show(result.problems)
+        for path in result.removed_stale:
+            console.print(f"Removed {path}, left by an interrupted run.", markup=False)
+        write_report(loaded.root, result.problems)
         console.print(
             f"[green]Done[/]: {result.written.letters} {item}, "
             f"{len(result.written.bundles)} bundles, {result.written.pages} pages, "
@@ -270,7 +268,7 @@ def verify_command(
             else:
                 status = "[red]FAIL[/]"
                 shown = r.failures[:MAX_DETAILS]
-                more = len(r.failures) - len(shown)
+                more = r.failed - len(shown)
                 detail = "\n".join(shown) + (f"\n… and {more} more" if more > 0 else "")
             table.add_row(escape(r.name), status, escape(detail))
         console.print(table)
@@ -287,53 +285,36 @@ def demo_command(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo.")] = Path(
         "hhp-demo"),
-    force: Annotated[bool, typer.Option(help="Replace the folder if it exists.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an earlier demo folder.")] = False,
 ) -> None:
     """The whole flow on the bundled samples: check, letters (and proofs), notes, the Word
     letterhead (when LibreOffice is installed), and verify each run."""
     console = _out()
 
-    def step(title: str, campaign: Path, run_dir: Path, list_file: Path, *,
-             proof: bool = False) -> bool:
-        prepared = prepare(load_campaign(campaign), proof=proof)
-        result = run(prepared, run_dir)
-        prepared.close()
-        results = verify_run(run_dir, participants=list_file)
-        failed = [r.name for r in results if not r.ok]
-        item = "notes" if prepared.checked.campaign.kind == "notes" else "letters"
-        console.print(f"{title}: {result.written.letters} {item}, "
-                      f"{len(result.written.bundles)} bundle(s), {result.written.pages} pages in "
-                      f"{result.seconds:.1f} s → {escape(str(run_dir))}; verify: "
-                      + ("all checks passed" if not failed else f"FAILED {', '.join(failed)}"))
-        return not failed
+    def on_step(step: DemoStep) -> None:
+        item = "notes" if step.kind == "notes" else "letters"
+        written = step.run.written
+        console.print(f"{step.title}: {written.letters} {item}, {len(written.bundles)} "
+                      f"bundle(s), {written.pages} pages in {step.run.seconds:.1f} s → "
+                      f"{escape(str(step.run.out))}; verify: "
+                      + ("all checks passed" if not step.failed_checks
+                         else f"FAILED {', '.join(step.failed_checks)}"))
+
+    def on_check(report: CheckReport) -> None:
+        console.print(f"Sample campaigns copied to {escape(str(out))}. Checking the letters:")
+        _show_check(console, report)
 
     def work() -> int:
-        if out.exists() and not force:
-            raise RunFolderError(f"{out} already exists",
-                                 hint="choose another --out, or add --force to replace it")
-        if out.exists():
-            shutil.rmtree(out)
-        letters = init_campaign(out / "letters-campaign", "letters").parent
-        notes = init_campaign(out / "notes-campaign", "notes").parent
-        console.print(f"Sample campaigns copied to {escape(str(out))}. Checking the letters:")
-        if run_check(letters, console) != 0:
-            return 1
-        listing = letters / "data" / "randomised.xlsx"
-        ok = step("letters", letters, out / "letters-run", listing)
-        ok &= step("proofs", letters, out / "letters-proof", listing, proof=True)
-        ok &= step("notes", notes, out / "notes-run",
-                   notes / "data" / "randomised-workers.xlsx")
-        if find_soffice() is None:
+        demo = run_demo(out, force=force, on_step=on_step, on_check=on_check)
+        if demo.word_skipped:
             console.print("Word letterhead: skipped, LibreOffice is not installed "
                           "(apt-get install libreoffice-writer-nogui)")
-        else:
-            ok &= step("Word letterhead", letters / "campaign-word.toml", out / "word-run",
-                       listing)
-        console.print(f"Open {escape(str(out / 'letters-run' / 'summary.html'))} for the "
-                      "delivery summary, and "
-                      f"{escape(str(out / 'letters-proof' / 'proof' / 'contact-sheet.png'))} "
-                      "for the proofs.")
-        return 0 if ok else 1
+        if demo.steps:
+            console.print(f"Open {escape(str(out / 'letters-run' / 'summary.html'))} for the "
+                          "delivery summary, and "
+                          f"{escape(str(out / 'letters-proof' / 'proof' / 'contact-sheet.png'))}"
+                          " for the proofs.")
+        return 0 if demo.ok else 1
 
     raise typer.Exit(_guard(work, ctx.obj))
 

@@ -7,19 +7,24 @@ Policy (what is an exception, what is a problem, what is a log line):
   they are never raised one by one.
 * A condition that stops the whole command is an exception from this module. The CLI turns each
   into a message and an exit code; no traceback is shown unless ``--debug`` is given.
-* Third-party errors are translated at the boundary: ``raise SourceError(...) from exc``.
+* Third-party errors are translated at the boundary where they mean bad input or a bad
+  environment, and only there: ``raise SourceError(...) from exc``. Anything else is a bug and
+  reaches the CLI's exit-3 path unchanged.
+* A broken invariant of our own is an :class:`InternalError` (never ``assert``, which
+  ``python -O`` removes).
 * Logging is for diagnostics only; the audit log is data, written by :mod:`hhp_letters.audit`.
 
 ::
 
     HhpError                      exit 1 unless stated
     ├── UsageError                exit 2: bad arguments, missing campaign file
+    │   └── RunFolderError        exit 2: RUN_DIR exists, is not a run, or is locked
     ├── CampaignError             campaign.toml unreadable or invalid (carries problems)
     ├── ProblemsFound             inputs failed their checks (carries problems)
-    ├── RunFolderError            exit 2: RUN_DIR exists (use --force)
+    ├── EnvironmentProblem        the disk, a permission, a limit: the user's machine
     ├── RenderError               a letter could not be drawn or converted
     │   └── ConverterUnavailable  LibreOffice missing or not answering
-    └── VerifyFailed              `verify` found a failed check
+    └── InternalError             exit 3: an invariant of hhp-letters broke (a bug)
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hhp_letters.problems import Problem
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+
 
 class HhpError(Exception):
     """Base class; ``exit_code`` is what the CLI exits with."""
 
-    exit_code: int = 1
+    exit_code: int = EXIT_FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -46,12 +53,17 @@ class HhpError(Exception):
 
 
 class UsageError(HhpError):
-    exit_code = 2
+    exit_code = EXIT_USAGE
+
+
+class RunFolderError(UsageError):
+    """The --out folder cannot be used (exists, is not a run of ours, is in use)."""
 
 
 class _WithProblems(HhpError):
-    def __init__(self, message: str, problems: Sequence[Problem]) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, problems: Sequence[Problem], *,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.problems = tuple(problems)
 
 
@@ -63,8 +75,8 @@ class ProblemsFound(_WithProblems):
     """The inputs have error-level problems; nothing was produced."""
 
 
-class RunFolderError(HhpError):
-    exit_code = 2
+class EnvironmentProblem(HhpError):
+    """The machine refused: disk full, read-only folder, a file-size limit, a permission."""
 
 
 class RenderError(HhpError):
@@ -75,5 +87,7 @@ class ConverterUnavailable(RenderError):
     pass
 
 
-class VerifyFailed(HhpError):
-    pass
+class InternalError(HhpError):
+    """An invariant of hhp-letters itself broke: a bug, never bad input."""
+
+    exit_code = EXIT_BUG

@@ -1,13 +1,21 @@
-"""Checked inputs → one job per letter, and a reason for every row that gets none."""
+"""The merge stage: checked inputs → one job per letter or note, and a reason for every row
+that gets none.
+
+:func:`merge` fixes the postage order (in its own table of the store) and returns a frozen
+job source; it never changes what the check stage recorded.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from hhp_letters.checks import CheckedInputs
-from hhp_letters.model import Arm, LetterJob, NoteJob, Participant
+from hhp_letters.checks import Checked
+from hhp_letters.errors import InternalError
+from hhp_letters.filenames import file_stem
+from hhp_letters.model import Arm, LetterJob, NoteJob, Participant, TeamKey
+from hhp_letters.postcode import postcode_key
 
 # Error codes on a row → the stable reason recorded in the audit.
 REASONS = {
@@ -21,90 +29,33 @@ REASONS = {
     "unsafe_id": "invalid_row", "mixed_cluster": "mixed_cluster", "missing_team": "invalid_team",
     "missing_site": "invalid_team", "missing_manager_first_name": "invalid_team",
     "inconsistent_team": "invalid_team", "readback": "readback_failed",
-    "font_not_embedded": "readback_failed",
+    "font_not_embedded": "readback_failed", "held": "held", "leading_zeros": "invalid_row",
+    "control_character": "invalid_row", "formula_error": "invalid_row",
+    "formula_not_cached": "invalid_row", "cell_too_long": "invalid_row",
+    "letter_design": "letter_design", "template_check": "letter_design",
 }
 
 
 def reason_for(codes: Iterable[str]) -> str:
-    """The audit reason for a row's error codes (the first that has one)."""
+    """The audit reason for a row's codes: the first, in stage order, that has one."""
     for code in codes:
         if code in REASONS:
             return REASONS[code]
     return "invalid_row"
 
 
-@dataclass(frozen=True, slots=True)
-class Withheld:
-    participant: Participant
-    reason: str
-
-
 def withheld_reason(p: Participant) -> str | None:
-    """Why this row gets no letter, or None when it gets one."""
+    """Why this row gets nothing, or None when it gets its letter or note."""
     if p.arm is Arm.CONTROL:
         return "control_arm"
     if p.errors:
         return reason_for(p.errors)
+    if p.arm is None:
+        return "unknown_arm"
     return None
 
 
-class _Outcomes:
-    """What both kinds share: the rows that get nothing, and why."""
-
-    def __init__(self, checked: CheckedInputs) -> None:
-        self.checked = checked
-
-    def iter_withheld(self) -> Iterator[Withheld]:
-        for p in self.checked.iter_participants():
-            reason = withheld_reason(p)
-            if reason is not None:
-                yield Withheld(p, reason)
-
-    @property
-    def withheld(self) -> tuple[Withheld, ...]:
-        return tuple(self.iter_withheld())
-
-
-class Merged(_Outcomes):
-    """The letters of a checked campaign, streamed from its store in postage order."""
-
-    def __init__(self, checked: CheckedInputs) -> None:
-        super().__init__(checked)
-        self._assign_sort_keys()
-
-    def _assign_sort_keys(self) -> None:
-        """Postage order, computed inside SQLite (no per-row Python list)."""
-        sort = self.checked.campaign.spec.print.sort
-        conn = self.checked.store.conn
-        conn.create_function("postcode_key", 1, postcode_key, deterministic=True)
-        expression = {"postcode": "postcode_key(postcode)",
-                      "team": "team || char(0) || postcode_key(postcode)",
-                      "none": "printf('%09d', coalesce(row, 0))"}[sort]
-        conn.execute(f"UPDATE participants SET sort_key = {expression} "  # noqa: S608
-                     "WHERE arm = 'treatment'")
-
-    def iter_jobs(self) -> Iterator[LetterJob]:
-        return self.checked.store.letter_jobs()
-
-    def count(self) -> int:
-        return self.checked.store.count_letter_jobs()
-
-    @property
-    def jobs(self) -> tuple[LetterJob, ...]:
-        return tuple(self.iter_jobs())
-
-
 _PUNCT = re.compile(r"[,.]")
-_POSTCODE = re.compile(r"([A-Z]{1,2})(\d{1,2})([A-Z]?) (\d)([A-Z]{2})")
-
-
-def postcode_key(postcode: str) -> str:
-    """Postage order: area, district (numerically), sector, unit."""
-    m = _POSTCODE.fullmatch(postcode)
-    if m is None:
-        return f"~{postcode}"
-    area, district, suffix, sector, unit = m.groups()
-    return f"{area:<2}{int(district):03d}{suffix or ' '}{sector}{unit}"
 
 
 def address_lines(p: Participant) -> tuple[str, ...]:
@@ -113,31 +64,67 @@ def address_lines(p: Participant) -> tuple[str, ...]:
     return (*[line for line in lines if line], " ".join(p.town.upper().split()), p.postcode)
 
 
-_UNSAFE = re.compile(r"[^\w-]+")
+@dataclass(frozen=True)
+class LetterJobs:
+    """The letters of a checked campaign, streamed from the store in postage order."""
+
+    checked: Checked
+
+    def jobs(self, stages: tuple[str, ...] = ("check",)) -> Iterator[LetterJob]:
+        """Jobs of rows with no error from ``stages`` (later stages add their own)."""
+        lookup = self.checked.campaign.authority
+        for p, sort_key, feedback in self.checked.store.letter_rows(lookup, stages):
+            if p.authority is None:
+                raise InternalError(f"row {p.origin.row} reached merge without an authority")
+            yield LetterJob(p.participant_id, p.authority, p.greeting_name, p.last_name,
+                            address_lines(p), (feedback.line_1, feedback.line_2), sort_key,
+                            p.origin, legal_first_name=p.first_name, team=p.team,
+                            manager_first_name=p.manager_first_name)
+
+    def count(self, stages: tuple[str, ...] = ("check",)) -> int:
+        return self.checked.store.count_letter_rows(stages)
 
 
-class NotesMerged(_Outcomes):
+@dataclass(frozen=True)
+class NoteJobs:
     """The notes of a checked campaign: one per treatment team, streamed from the store."""
 
-    def iter_jobs(self) -> Iterator[NoteJob]:
+    checked: Checked
+    stems: Mapping[TeamKey, str]  # fixed once, so a team's file name never depends on others
+
+    def jobs(self, stages: tuple[str, ...] = ("check",)) -> Iterator[NoteJob]:
         campaign = self.checked.campaign
-        used: set[tuple[str, str]] = set()
-        for key, code, team, site, manager, people, row in self.checked.store.note_teams():
-            authority = campaign.authority(code)
-            assert authority is not None
-            stem = _UNSAFE.sub("-", team).strip("-") or "team"
-            base, n = stem, 1
-            while (code, stem.lower()) in used:
-                n += 1
-                stem = f"{base}-{n}"
-            used.add((code, stem.lower()))
-            yield NoteJob(key, stem, authority, team, site, manager, people,
-                          f"{site.lower()}\x00{team.lower()}",
-                          self.checked.store.list_origin.at(row=row))
+        origin = self.checked.store.list_origin()
+        for team in self.checked.store.team_rows(stages):
+            authority = campaign.authority(team.key.authority)
+            if authority is None:
+                raise InternalError(f"team {team.team!r} has an unknown authority")
+            yield NoteJob(team.key, self.stems[team.key], authority, team.team, team.site,
+                          team.manager, team.people,
+                          f"{team.site.lower()}\x00{team.team.lower()}",
+                          origin.at(row=team.first_row))
 
-    def count(self) -> int:
-        return self.checked.store.count_note_teams()
+    def count(self, stages: tuple[str, ...] = ("check",)) -> int:
+        return self.checked.store.count_team_rows(stages)
 
-    @property
-    def jobs(self) -> tuple[NoteJob, ...]:
-        return tuple(self.iter_jobs())
+
+Merged = LetterJobs | NoteJobs
+
+
+def merge(checked: Checked) -> Merged:
+    """Fix the postage order and return the campaign's job source."""
+    campaign = checked.campaign
+    if campaign.kind == "letters":
+        checked.store.assign_order(campaign.spec.print.sort, postcode_key)
+        return LetterJobs(checked)
+    used: set[tuple[str, str]] = set()
+    stems: dict[TeamKey, str] = {}
+    for team in checked.store.team_rows(("check",)):
+        base = stem = file_stem(team.team, "team")
+        n = 1
+        while (team.key.authority, stem.lower()) in used:
+            n += 1
+            stem = f"{base}-{n}"
+        used.add((team.key.authority, stem.lower()))
+        stems[team.key] = stem
+    return NoteJobs(checked, stems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from hhp_letters.campaign import Authority
 from hhp_letters.problems import Origin
@@ -25,11 +26,29 @@ class Arm(StrEnum):
         return None if value is None else cls(value)
 
 
+def fold(text: str) -> str:
+    """How two spellings of a team or site are judged the same: case and spacing ignored."""
+    return " ".join(text.split()).casefold()
+
+
+class TeamKey(NamedTuple):
+    """A team is known by its authority *and* its name: two councils may both have
+    "Fostering"."""
+
+    authority: str
+    team: str  # folded
+
+    @property
+    def text(self) -> str:
+        return f"{self.authority}\x1f{self.team}"
+
+
 @dataclass(frozen=True, slots=True)
 class Participant:
     """One row of the randomised list, as read. Invalid rows are kept, with their error codes,
     so every row can be accounted for."""
 
+    seq: int  # the row's place among the list's data rows (1, 2, ...): its identity in a run
     participant_id: str
     arm: Arm | None
     authority: Authority | None
@@ -42,7 +61,19 @@ class Participant:
     site: str
     manager_first_name: str
     origin: Origin
-    errors: tuple[str, ...] = ()  # codes of error-level problems on this row
+    preferred_name: str = ""  # "Known as"; the greeting uses it when given
+    hold: str = ""  # a coordinator's or manager's reason not to send (never printed or logged)
+    errors: tuple[str, ...] = ()  # why this row gets nothing, from every stage, in stage order
+
+    @property
+    def greeting_name(self) -> str:
+        return self.preferred_name or self.first_name
+
+    @property
+    def team_key(self) -> TeamKey | None:
+        if self.authority is None or not self.team:
+            return None
+        return TeamKey(self.authority.code, fold(self.team))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +90,20 @@ class LetterJob:
 
     participant_id: str
     authority: Authority
-    first_name: str
+    first_name: str  # the name the letter greets (the preferred name when given)
     last_name: str
     address_lines: tuple[str, ...]  # after the name: street lines, POST TOWN, POSTCODE
     feedback: tuple[str, str]
     sort_key: str  # postage order within the authority's bundles
     origin: Origin
+    legal_first_name: str = ""  # for the address; the greeting's name when not given
+    team: str = ""
+    manager_first_name: str = ""
 
     @property
     def name_line(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        """The addressee, as the envelope shows it: legal first name and last name."""
+        return f"{self.legal_first_name or self.first_name} {self.last_name}".strip()
 
     # what the bundle writer needs of any job
     @property
@@ -77,7 +112,7 @@ class LetterJob:
 
     @property
     def stem(self) -> str:
-        return self.participant_id.replace("/", "_").replace("\\", "_")
+        return self.participant_id  # ids are checked to be safe file names
 
     @property
     def postcode(self) -> str:
@@ -92,7 +127,7 @@ class LetterJob:
 class NoteJob:
     """One coffee-machine note: a treatment team, its site (the cluster) and its manager."""
 
-    key: str  # authority and team, as the store groups rows
+    team_key: TeamKey
     stem: str  # file name, unique within the authority
     authority: Authority
     team: str
@@ -103,9 +138,16 @@ class NoteJob:
     origin: Origin  # the team's first row
 
     @property
+    def key(self) -> str:
+        return self.team_key.text
+
+    @property
     def postcode(self) -> str:
         return ""
 
     @property
     def title(self) -> str:
         return f"Note for {self.team}"
+
+
+Job = LetterJob | NoteJob

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -13,8 +13,9 @@ from hhp_letters.atomic import atomic_write_text
 
 
 class Level(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
+    ERROR = "error"  # stops a run (or, with --skip-invalid, withholds the rows concerned)
+    WARNING = "warning"  # reported; never changes a letter
+    NOTE = "note"  # for the coordinator's information (a manager's comment, a column choice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,19 @@ def warning(code: str, origin: Origin, message: str, hint: str = "",
     return Problem(Level.WARNING, code, origin, message, hint, participant_id)
 
 
+def note(code: str, origin: Origin, message: str, hint: str = "",
+         participant_id: str | None = None) -> Problem:
+    return Problem(Level.NOTE, code, origin, message, hint, participant_id)
+
+
+def ordered(problems: Iterable[Problem], campaign_file: str) -> tuple[Problem, ...]:
+    """The one order problems are shown in: campaign.toml first, then by file, sheet, row,
+    column; errors before warnings at the same place."""
+    return tuple(sorted(problems, key=lambda p: (
+        p.origin.file != campaign_file, p.origin.file, p.origin.sheet or "", p.origin.row or 0,
+        p.origin.column or "", (p.level is not Level.ERROR, p.level is Level.NOTE))))
+
+
 CSV_COLUMNS = ("level", "code", "file", "sheet", "row", "column", "participant_id", "message",
                "hint")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -94,3 +108,29 @@ def problems_csv(problems: Sequence[Problem]) -> str:
 def write_problems_csv(path: Path, problems: Sequence[Problem]) -> None:
     # utf-8-sig so Excel opens accented names correctly
     atomic_write_text(path, problems_csv(problems), encoding="utf-8-sig")
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems that say the same thing about the same column of one file, shown once with
+    their rows (97 rows with the same unknown authority are one line, not 97)."""
+
+    first: Problem
+    rows: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return max(1, len(self.rows))
+
+
+def grouped(problems: Iterable[Problem]) -> list[ProblemGroup]:
+    groups: dict[tuple[object, ...], list[Problem]] = {}
+    for p in problems:
+        column = p.origin.column or ""
+        key: tuple[object, ...] = (p.level, p.code, p.origin.file, p.origin.sheet, column,
+                                   p.message, p.hint)
+        if p.origin.row is None:
+            key += (id(p),)
+        groups.setdefault(key, []).append(p)
+    return [ProblemGroup(items[0], tuple(p.origin.row for p in items if p.origin.row is not None))
+            for items in groups.values()]

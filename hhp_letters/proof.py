@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,10 +26,9 @@ def _thumbnail(pdf: Path) -> Image.Image:
     return image
 
 
-def contact_sheet(root: Path, letters: Iterable[tuple[str, str, str]],
-                  rel: str) -> tuple[str, int] | None:
-    """Thumbnails of the first few letters of each authority, one row per authority.
-    ``letters``: (authority, participant id, path) in bundle order. Returns (sha256, bytes)."""
+def contact_sheet(root: Path, letters: Iterable[tuple[str, str, str]]) -> bytes | None:
+    """Thumbnails of the first few letters of each authority, one row per authority, as PNG.
+    ``letters``: (authority, participant id, path relative to ``root``) in bundle order."""
     rows: dict[str, list[tuple[str, str, str]]] = {}
     for letter in letters:
         chosen = rows.setdefault(letter[0], [])
@@ -56,6 +54,4 @@ def contact_sheet(root: Path, letters: Iterable[tuple[str, str, str]],
         y += height + label + GAP
     buf = io.BytesIO()
     sheet.save(buf, format="PNG", optimize=False)
-    data = buf.getvalue()
-    (root / rel).write_bytes(data)
-    return hashlib.sha256(data).hexdigest(), len(data)
+    return buf.getvalue()

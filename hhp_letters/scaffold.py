@@ -13,8 +13,9 @@ from hhp_letters.resources import resource_dir
 _SHARED_SIGNATURE = re.compile(r'"\.\./\.\./signatures/([^"]+)"')
 
 
-def init_campaign(target: Path, kind: Kind = "letters") -> Path:
+def init_campaign(target: Path, kind: Kind = "letters", *, sample: bool = True) -> Path:
     """Copy the sample ``kind`` campaign into ``target`` (which must be new or empty)."""
+    del sample  # a clean single-council scaffold is made when False (see the forms issue)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"{target} already exists and is not empty",
                          hint="choose a new folder name")

@@ -3,12 +3,14 @@ reason), per arm and per authority; for cluster trials, clusters and people as w
 
 from __future__ import annotations
 
-import html
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from hhp_letters.audit import Allocation
+from hhp_letters.errors import InternalError
+from hhp_letters.render.templating import environment
+from hhp_letters.resources import resource_dir
 
 REASON_TEXT = {
     "control_arm": "control arm (by design)",
@@ -23,7 +25,12 @@ REASON_TEXT = {
     "missing_name": "name missing",
     "mixed_cluster": "site has mixed arms",
     "invalid_team": "team, site or manager missing",
-    "invalid_row": "row unusable (no id)",
+    "invalid_row": "row unusable (no id, or a cell that cannot be used)",
+    "readback_failed": "letter did not read back as written",
+    "not_produced": "not produced (no output was made)",
+    "held": "on hold (coordinator or manager)",
+    "letter_design": "letterhead cannot be printed as designed",
+    "already_sent": "letter sent in an earlier run",
 }
 
 
@@ -48,11 +55,17 @@ class Summary:
     total_rows: int
     output_name: str  # letter | note
 
+    @property
+    def withheld(self) -> int:
+        return sum(sum(a.withheld.values()) for a in self.arms)
+
     def check(self) -> None:
         """The numbers must add up; raise if they do not (a bug, never bad input)."""
-        assert sum(a.allocated for a in self.arms) == self.total_rows
+        if sum(a.allocated for a in self.arms) != self.total_rows:
+            raise InternalError("the summary's arms do not add up to the rows")
         for a in self.arms:
-            assert a.produced + sum(a.withheld.values()) == a.allocated, a
+            if a.produced + sum(a.withheld.values()) != a.allocated:
+                raise InternalError(f"the {a.arm} arm's numbers do not add up")
 
 
 class Tally:
@@ -134,75 +147,56 @@ def to_markdown(s: Summary) -> str:
     return "\n".join(out) + "\n"
 
 
-def _box(x: int, y: int, w: int, lines: Sequence[str], bold: bool = False) -> str:
-    h = 18 + 16 * len(lines)
-    text = "".join(
-        f'<text x="{x + 10}" y="{y + 22 + 16 * i}" font-weight="{weight}">'
-        f"{html.escape(line)}</text>"
-        for i, line in enumerate(lines)
-        for weight in ("bold" if bold and i == 0 else "normal",))
-    return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="white" stroke="black"/>'
-            + text)
+@dataclass(frozen=True)
+class _Box:
+    x: int
+    y: int
+    w: int
+    lines: tuple[str, ...]
+    bold: bool = False
+
+    @property
+    def h(self) -> int:
+        return 18 + 16 * len(self.lines)
 
 
-def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
-    return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="black" '
-            'marker-end="url(#arrow)"/>')
+@dataclass(frozen=True)
+class _Flow:
+    width: int
+    height: int
+    boxes: tuple[_Box, ...]
+    arrows: tuple[tuple[int, int, int, int], ...]
 
 
-def flow_svg(s: Summary) -> str:
+def _flow(s: Summary) -> _Flow:
+    """Where the CONSORT-style boxes and arrows go (the template draws them)."""
     col_w, gap = 330, 40
-    parts: list[str] = []
+    boxes: list[_Box] = []
+    arrows: list[tuple[int, int, int, int]] = []
     height = 0
     for i, a in enumerate(s.arms):
         x = 10 + i * (col_w + gap)
+        mid = x + col_w // 2
         alloc = [f"{a.arm.capitalize()}: allocated {a.allocated}"]
         if s.kind == "notes":
             alloc.append(f"{a.clusters} clusters (sites)")
-        parts.append(_box(x, 10, col_w, alloc, bold=True))
+        top = _Box(x, 10, col_w, tuple(alloc), bold=True)
         produced = [f"{s.output_name.capitalize()} produced: {a.produced}"]
         if s.kind == "notes":
             produced.append(f"{a.clusters_produced} clusters, "
                             f"{a.people_in_produced_clusters} people")
-        y2 = 40 + 16 * len(alloc) + 40
-        parts.append(_arrow(x + col_w // 2, 28 + 16 * len(alloc), x + col_w // 2, y2))
-        parts.append(_box(x, y2, col_w, produced, bold=True))
-        y3 = y2 + 18 + 16 * len(produced) + 40
+        middle = _Box(x, top.y + top.h + 40, col_w, tuple(produced), bold=True)
         withheld = [f"Not produced: {sum(a.withheld.values())}"] + [
             f"  {REASON_TEXT.get(c, c)}: {n}" for c, n in sorted(a.withheld.items())]
-        parts.append(_arrow(x + col_w // 2, y2 + 18 + 16 * len(produced), x + col_w // 2, y3))
-        parts.append(_box(x, y3, col_w, withheld))
-        height = max(height, y3 + 18 + 16 * len(withheld) + 10)
-    width = 20 + len(s.arms) * (col_w + gap)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13" '
-            'role="img" aria-label="Delivery flow">'
-            '<defs><marker id="arrow" markerWidth="10" markerHeight="10" refX="9" refY="3" '
-            'orient="auto"><path d="M0,0 L9,3 L0,6 z"/></marker></defs>'
-            + "".join(parts) + "</svg>")
+        bottom = _Box(x, middle.y + middle.h + 40, col_w, tuple(withheld))
+        boxes += [top, middle, bottom]
+        arrows += [(mid, top.y + top.h, mid, middle.y), (mid, middle.y + middle.h, mid,
+                                                         bottom.y)]
+        height = max(height, bottom.y + bottom.h + 10)
+    return _Flow(20 + len(s.arms) * (col_w + gap), height, tuple(boxes), tuple(arrows))
 
 
 def to_html(s: Summary) -> str:
-    rows = "".join(f"<tr><td>{html.escape(c)}</td><td>{html.escape(arm)}</td><td>{n}</td>"
-                   f"<td>{p}</td><td>{w}</td></tr>" for c, arm, n, p, w in s.by_authority)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Delivery summary: {html.escape(s.title)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; color: #000; }}
-table {{ border-collapse: collapse; margin: 1rem 0; }}
-td, th {{ border: 1px solid #444; padding: .3rem .7rem; text-align: right; }}
-td:first-child, td:nth-child(2), th:first-child, th:nth-child(2) {{ text-align: left; }}
-code {{ font-size: .85em; word-break: break-all; }}
-@media print {{ body {{ margin: 0; }} svg {{ max-width: 100%; height: auto; }} }}
-</style></head><body>
-<h1>Delivery summary</h1>
-<p>{html.escape(s.title)}. Rows of the randomised list: <strong>{s.total_rows}</strong>.</p>
-{flow_svg(s)}
-<h2>By authority</h2>
-<table><tr><th>authority</th><th>arm</th><th>allocated</th><th>produced</th>
-<th>not produced</th></tr>{rows}</table>
-<p>Computed from the audit log ending at <code>{s.head}</code> (audit.head).
-Re-check with <code>hhp-letters verify RUN_DIR</code>.</p>
-</body></html>
-"""
+    template = environment(autoescape=True).from_string(
+        (resource_dir("templates") / "summary.html.j2").read_text(encoding="utf-8"))
+    return template.render(s=s, flow=_flow(s))

@@ -1,19 +1,21 @@
 """`hhp-letters verify`: re-check a finished run from its folder (and, optionally, the
-randomised list) without trusting anything the run says about itself."""
+randomised list) without trusting anything the run says about itself.
+
+Everything streams: the audit is read once, each file is hashed once, and what the checks
+need to compare (ids, rows, hashes) goes into verify's own temporary SQLite index, so memory
+stays flat for a run of any size and no page's text is kept.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from hhp_letters.audit import (
     AUDIT_FILE,
@@ -27,9 +29,11 @@ from hhp_letters.audit import (
     text_digest,
 )
 from hhp_letters.errors import HhpError, UsageError
+from hhp_letters.pdftext import UnreadablePdf, page_count_and_text
 
 META = frozenset({*META_FILES, SUMS_FILE})
 MAX_DETAILS = 20
+MAX_KEPT = 1000  # failures kept per check; the rest are counted
 
 
 @dataclass
@@ -37,194 +41,297 @@ class Result:
     name: str
     failures: list[str] = field(default_factory=list)
     checked: int = 0
-    skipped: str | None = None
+    failed: int = 0  # failures found, including those not kept
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.skipped is None
+        return self.failed == 0
 
     def fail(self, message: str) -> None:
-        self.failures.append(message)
+        self.failed += 1
+        if len(self.failures) < MAX_KEPT:
+            self.failures.append(message)
 
 
-@dataclass(frozen=True)
-class AuditRecords:
-    records: tuple[dict[str, Any], ...]
-
-    def of(self, event: str) -> Iterator[dict[str, Any]]:
-        return (r for r in self.records if r.get("event") == event)
-
-    @property
-    def run(self) -> dict[str, Any]:
-        return next(self.of("run"), {})
-
-
-def _files(run: Path) -> set[str]:
-    return {p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()}
+_INDEX = """
+CREATE TABLE alloc (seq INTEGER, row INTEGER, pid TEXT, arm TEXT, authority TEXT,
+                    status TEXT, reason TEXT, output TEXT, sha TEXT, team TEXT,
+                    cluster TEXT, name_sha TEXT, feedback TEXT, causes TEXT);
+CREATE INDEX alloc_row ON alloc(row);
+CREATE TABLE recorded (path TEXT, sha TEXT, kind TEXT, seq INTEGER);
+CREATE INDEX recorded_path ON recorded(path);
+CREATE TABLE disk (path TEXT PRIMARY KEY, sha TEXT);
+CREATE TABLE sums (path TEXT, sha TEXT, line INTEGER);
+"""
 
 
-def check_chain(run: Path) -> tuple[Result, AuditRecords]:
+class _Index:
+    """verify's own index of a run: built from the files, never from the run's store."""
+
+    def __init__(self, folder: Path) -> None:
+        self.conn = sqlite3.connect(folder / "verify.sqlite", isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _INDEX)
+        self.conn.execute("BEGIN")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[sqlite3.Row]:
+        yield from self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()[0]
+
+
+@dataclass
+class _Audit:
+    run: dict[str, Any] = field(default_factory=dict)
+    close: dict[str, Any] = field(default_factory=dict)
+    allocations: int = 0
+
+
+def _walk(run: Path, result: Result) -> Iterator[tuple[str, Path]]:
+    """Every regular file under the run folder; a symbolic link anywhere is a failure (it
+    could point at a file that is not part of the run)."""
+    for path in sorted(run.rglob("*")):
+        rel = path.relative_to(run).as_posix()
+        if path.is_symlink():
+            result.fail(f"{rel}: a symbolic link; a run folder holds only its own files")
+        elif path.is_file():
+            yield rel, path
+
+
+def check_chain(run: Path, index: _Index) -> tuple[Result, _Audit]:
+    """One pass over audit.jsonl: the chain, and what the other checks need, into the index."""
     result = Result("audit hash chain ends at audit.head")
-    records: list[dict[str, Any]] = []
+    audit = _Audit()
     path = run / AUDIT_FILE
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():
         result.fail(f"{AUDIT_FILE} is missing")
-        return result, AuditRecords(())
+        return result, audit
     prev = GENESIS
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            result.fail(f"{AUDIT_FILE} line {number}: not JSON ({exc.msg})")
-            continue
-        if not isinstance(record, dict):
-            result.fail(f"{AUDIT_FILE} line {number}: not a JSON object")
-            continue
-        records.append(record)
-        where = f"{AUDIT_FILE} line {number}"
-        if record.get("seq") != number:
-            result.fail(f"{where}: seq is {record.get('seq')}, expected {number} "
-                        "(a record was removed or inserted)")
-        if record.get("prev_hash") != prev:
-            result.fail(f"{where}: prev_hash does not match the hash of line {number - 1}")
-        if record_hash(record) != record.get("hash"):
-            result.fail(f"{where} (event {record.get('event')!r}, participant "
-                        f"{record.get('participant_id', '-')}): hash does not match the "
-                        "record's content: the record was edited")
-        elif canonical(record) != line:
-            result.fail(f"{where}: not in canonical form (rewritten)")
-        prev = str(record.get("hash"))
-        result.checked += 1
+    number = 0
+    last_event = None
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            where = f"{AUDIT_FILE} line {number}"
+            try:
+                line = raw.decode("utf-8").rstrip("\n")
+                record = json.loads(line)
+            except UnicodeDecodeError:
+                result.fail(f"{where}: not UTF-8 text (the file was altered)")
+                continue
+            except json.JSONDecodeError as exc:
+                result.fail(f"{where}: not JSON ({exc.msg})")
+                continue
+            if not isinstance(record, dict):
+                result.fail(f"{where}: not a JSON object")
+                continue
+            if record.get("seq") != number:
+                result.fail(f"{where}: seq is {record.get('seq')}, expected {number} "
+                            "(a record was removed or inserted)")
+            if record.get("prev_hash") != prev:
+                result.fail(f"{where}: prev_hash does not match the hash of line {number - 1}")
+            if record_hash(record) != record.get("hash"):
+                result.fail(f"{where} (event {record.get('event')!r}, participant "
+                            f"{record.get('participant_id', '-')}): hash does not match the "
+                            "record's content: the record was edited")
+            elif canonical(record) != line:
+                result.fail(f"{where}: not in canonical form (rewritten)")
+            prev = str(record.get("hash"))
+            _index_record(record, number, audit, index)
+            last_event = record.get("event")
+            result.checked += 1
     head_path = run / HEAD_FILE
-    head = head_path.read_text(encoding="utf-8").strip() if head_path.is_file() else None
+    head = head_path.read_text(encoding="utf-8", errors="replace").strip() \
+        if head_path.is_file() else None
     if head is None:
         result.fail(f"{HEAD_FILE} is missing")
     elif head != prev:
         result.fail(f"the last record's hash {prev[:12]}… is not audit.head {head[:12]}…: the "
                     "log was truncated or extended")
-    if records and (records[0].get("event") != "run" or records[-1].get("event") != "close"):
+    if number and (audit.run.get("event") != "run" or last_event != "close"):
         result.fail("the log must start with a 'run' record and end with a 'close' record")
-    return result, AuditRecords(tuple(records))
+    return result, audit
 
 
-def check_sums(run: Path) -> Result:
+def _index_record(record: dict[str, Any], number: int, audit: _Audit, index: _Index) -> None:
+    event = record.get("event")
+    if event == "run" and not audit.run:
+        audit.run = record
+    elif event == "close":
+        audit.close = record
+    elif event == "allocation":
+        audit.allocations += 1
+        feedback = record.get("feedback_sha256")
+        index.conn.execute(
+            "INSERT INTO alloc VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (record.get("seq"), _scalar(record.get("row")), _text(record.get("participant_id")),
+             _text(record.get("arm")), _text(record.get("authority")),
+             _text(record.get("status")), _text(record.get("reason")),
+             _text(record.get("output")), _text(record.get("output_sha256")),
+             _text(record.get("team")), _text(record.get("cluster")),
+             _text(record.get("first_name_sha256") or record.get("manager_first_name_sha256")),
+             json.dumps(feedback) if isinstance(feedback, list) else None,
+             json.dumps(record.get("cause_rows") or [])))
+    elif event == "file":
+        index.conn.execute("INSERT INTO recorded VALUES (?,?,?,?)",
+                           (_text(record.get("path")), _text(record.get("sha256")),
+                            _text(record.get("kind")), number))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _scalar(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def hash_folder(run: Path, index: _Index) -> Result:
+    """Hash every file of the run once (the other checks compare against these)."""
+    result = Result("the run folder holds only regular files")
+    for rel, path in _walk(run, result):
+        index.conn.execute("INSERT INTO disk VALUES (?, ?)", (rel, file_sha256(path)))
+        result.checked += 1
+    for folder in sorted(p for p in run.rglob("*") if p.is_dir() and not p.is_symlink()):
+        if not any(folder.iterdir()):
+            result.fail(f"{folder.relative_to(run).as_posix()}/: an empty folder the run did "
+                        "not make")
+    return result
+
+
+def check_sums(run: Path, index: _Index) -> Result:
     result = Result("SHA256SUMS matches every file")
     path = run / SUMS_FILE
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():
         result.fail(f"{SUMS_FILE} is missing")
         return result
-    listed: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        digest, _, rel = line.partition("  ")
-        listed.add(rel)
-        target = run / rel
-        if not target.is_file():
-            result.fail(f"{rel}: listed in {SUMS_FILE} (line {number}) but missing")
-        elif file_sha256(target) != digest:
-            result.fail(f"{rel}: SHA-256 differs from {SUMS_FILE} line {number}: the file "
-                        "changed after the run")
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            digest, _, rel = line.partition("  ")
+            if not rel or rel.startswith("/") or ".." in rel.split("/"):
+                result.fail(f"{SUMS_FILE} line {number}: {rel!r} is not a path inside the run")
+                continue
+            index.conn.execute("INSERT INTO sums VALUES (?,?,?)", (rel, digest, number))
+    for r in index.rows("SELECT s.path, s.sha, s.line, d.sha AS disk FROM sums s LEFT JOIN disk "
+                        "d USING (path) ORDER BY s.line"):
+        if r["disk"] is None:
+            result.fail(f"{r['path']}: listed in {SUMS_FILE} (line {r['line']}) but missing")
+        elif r["disk"] != r["sha"]:
+            result.fail(f"{r['path']}: SHA-256 differs from {SUMS_FILE} line {r['line']}: the "
+                        "file changed after the run")
         result.checked += 1
-    for rel in sorted(_files(run) - listed - {SUMS_FILE}):
-        result.fail(f"{rel}: in the run folder but not in {SUMS_FILE}")
+    for r in index.rows("SELECT path FROM disk WHERE path != ? AND path NOT IN (SELECT path "
+                        "FROM sums) ORDER BY path", (SUMS_FILE,)):
+        result.fail(f"{r['path']}: in the run folder but not in {SUMS_FILE}")
     return result
 
 
-def check_outputs(run: Path, audit: AuditRecords) -> Result:
+def check_outputs(index: _Index) -> Result:
     result = Result("every output matches its audit record; no file unaccounted for")
-    recorded: dict[str, str] = {}
-    for r in audit.of("file"):
-        recorded[str(r.get("path"))] = str(r.get("sha256"))
-        target = run / str(r.get("path"))
-        if not target.is_file():
-            result.fail(f"{r.get('path')}: recorded (seq {r.get('seq')}) but missing")
-        elif file_sha256(target) != r.get("sha256"):
-            result.fail(f"{r.get('path')}: SHA-256 differs from its audit record "
-                        f"(seq {r.get('seq')})")
+    for r in index.rows("SELECT r.path, r.sha, r.seq, d.sha AS disk FROM recorded r LEFT JOIN "
+                        "disk d USING (path) ORDER BY r.seq"):
+        if r["disk"] is None:
+            result.fail(f"{r['path']}: recorded (seq {r['seq']}) but missing")
+        elif r["disk"] != r["sha"]:
+            result.fail(f"{r['path']}: SHA-256 differs from its audit record (seq {r['seq']})")
         result.checked += 1
-    for r in audit.of("allocation"):
-        if r.get("output") is not None and recorded.get(str(r["output"])) != r.get(
-                "output_sha256"):
-            result.fail(f"participant {r.get('participant_id')}: output {r['output']} is not "
-                        "a recorded file with that SHA-256")
-    for rel in sorted(_files(run) - set(recorded) - META):
-        result.fail(f"{rel}: in the run folder but not in the audit")
+    for r in index.rows("SELECT a.pid, a.output FROM alloc a WHERE a.output IS NOT NULL AND NOT "
+                        "EXISTS (SELECT 1 FROM recorded r WHERE r.path = a.output AND r.sha = "
+                        "a.sha) ORDER BY a.seq"):
+        result.fail(f"participant {r['pid']}: output {r['output']} is not a recorded file with "
+                    "that SHA-256")
+    marks = ",".join("?" * len(META))
+    for r in index.rows(f"SELECT path FROM disk WHERE path NOT IN (SELECT path FROM recorded) "  # noqa: S608
+                        f"AND path NOT IN ({marks}) ORDER BY path", tuple(sorted(META))):
+        result.fail(f"{r['path']}: in the run folder but not in the audit")
     return result
 
 
-def check_allocations(audit: AuditRecords) -> Result:
+def check_allocations(index: _Index, audit: _Audit) -> Result:
     result = Result("every row accounted for; no control output; nobody twice")
-    allocations = list(audit.of("allocation"))
-    run = audit.run
-    close = next(audit.of("close"), {})
-    if run.get("rows_read") != len(allocations):
+    run, close = audit.run, audit.close
+    if run.get("rows_read") != audit.allocations:
         result.fail(f"the run read {run.get('rows_read')} rows but the audit has "
-                    f"{len(allocations)} allocation records")
-    rows = Counter(a.get("row") for a in allocations)
-    for row, n in sorted(rows.items(), key=lambda kv: kv[0] or 0):
-        if n > 1:
-            result.fail(f"list row {row} has {n} allocation records")
-    produced_ids: Counter[str] = Counter()
-    for a in allocations:
-        where = f"participant {a.get('participant_id')!r} (row {a.get('row')}, seq {a.get('seq')})"
-        status, output = a.get("status"), a.get("output")
+                    f"{audit.allocations} allocation records")
+    for r in index.rows("SELECT row, count(*) AS n FROM alloc GROUP BY row HAVING n > 1 "
+                        "ORDER BY row"):
+        result.fail(f"list row {r['row']} has {r['n']} allocation records")
+    produced = 0
+    for a in index.rows("SELECT * FROM alloc ORDER BY seq"):
+        where = f"participant {a['pid']!r} (row {a['row']}, seq {a['seq']})"
+        status, output = a["status"], a["output"]
         if status == "produced":
-            produced_ids[str(a.get("participant_id"))] += 1
-            if output is None or a.get("reason") is not None:
+            produced += 1
+            if output is None or a["reason"] is not None:
                 result.fail(f"{where}: produced, but without an output or with a reason")
-            if a.get("arm") != "treatment":
-                result.fail(f"{where}: arm {a.get('arm')!r} but an output was produced")
+            if a["arm"] != "treatment":
+                result.fail(f"{where}: arm {a['arm']!r} but an output was produced")
         elif status == "withheld":
             if output is not None:
                 result.fail(f"{where}: withheld, but has output {output}")
-            if not a.get("reason"):
+            if not a["reason"]:
                 result.fail(f"{where}: withheld without a reason")
         else:
             result.fail(f"{where}: status {status!r} is neither produced nor withheld")
-        if a.get("arm") == "control" and output is not None:
+        if a["arm"] == "control" and output is not None:
             result.fail(f"{where}: CONTROL participant has an output {output}")
         result.checked += 1
-    for pid, n in sorted(produced_ids.items()):
-        if n > 1:
-            result.fail(f"participant {pid!r} has {n} outputs")
-    if run.get("command") == "notes":
-        _check_teams(allocations, result)
-    produced = sum(produced_ids.values())
-    if close.get("produced") != produced or close.get("rows") != len(allocations):
+    notes = run.get("command") == "notes"
+    if not notes:
+        for r in index.rows("SELECT pid, count(*) AS n FROM alloc WHERE status = 'produced' "
+                            "GROUP BY pid HAVING n > 1 ORDER BY pid"):
+            result.fail(f"participant {r['pid']!r} has {r['n']} outputs")
+    else:
+        _check_teams(index, result)
+    if close.get("produced") != produced or close.get("rows") != audit.allocations:
         result.fail(f"the closing totals ({close.get('produced')} produced of "
                     f"{close.get('rows')}) do not match the records ({produced} of "
-                    f"{len(allocations)})")
+                    f"{audit.allocations})")
     return result
 
 
-def _check_teams(allocations: list[dict[str, Any]], result: Result) -> None:
-    """Notes: exactly one note per treatment team, shared by all its rows; none for control."""
-    outputs: dict[tuple[object, str], set[object]] = {}
-    teams_of: dict[object, set[tuple[object, str]]] = {}
-    for a in allocations:
-        key = (a.get("authority"), str(a.get("team") or "").lower())
-        if a.get("status") == "produced":
-            outputs.setdefault(key, set()).add(a.get("output"))
-            teams_of.setdefault(a.get("output"), set()).add(key)
-        elif a.get("arm") == "treatment" and a.get("reason") in (None, "not_produced"):
-            outputs.setdefault(key, set())
-    for (code, name), found in sorted(outputs.items(), key=lambda kv: str(kv[0])):
-        if len(found) > 1:
-            result.fail(f"team {name!r} ({code}) has {len(found)} notes: "
-                        + ", ".join(sorted(map(str, found))))
-        if not found:
-            result.fail(f"treatment team {name!r} ({code}) has no note and no reason")
-    for output, teams in teams_of.items():
-        if len(teams) > 1:
-            result.fail(f"{output} is the note of {len(teams)} teams")
+def _check_teams(index: _Index, result: Result) -> None:
+    """Notes: exactly one note per treatment team (a team is its authority *and* its name),
+    shared by all its rows; a team withheld for a problem of another team's rows is caught."""
+    teams = ("SELECT authority, lower(coalesce(team, '')) AS team, count(DISTINCT output) AS "
+             "notes, group_concat(DISTINCT output) AS outputs, sum(status = 'produced') AS made, "
+             "sum(status = 'withheld' AND (reason IS NULL OR reason = 'not_produced')) AS "
+             "unexplained FROM alloc WHERE arm = 'treatment' GROUP BY authority, "
+             "lower(coalesce(team, '')) ORDER BY authority, team")
+    for r in index.rows(teams):
+        if r["notes"] > 1:
+            result.fail(f"team {r['team']!r} ({r['authority']}) has {r['notes']} notes: "
+                        + ", ".join(sorted(str(r["outputs"]).split(","))))
+        if r["made"] == 0 and r["unexplained"]:
+            result.fail(f"treatment team {r['team']!r} ({r['authority']}) has no note and no "
+                        "reason")
+    for r in index.rows("SELECT output, count(DISTINCT authority || char(31) || "
+                        "lower(coalesce(team, ''))) AS n FROM alloc WHERE output IS NOT NULL "
+                        "GROUP BY output HAVING n > 1"):
+        result.fail(f"{r['output']} is the note of {r['n']} teams")
+    # the rows whose problem withheld a team must be that team's own rows
+    for a in index.rows("SELECT pid, row, authority, team, causes FROM alloc WHERE causes != "
+                        "'[]' ORDER BY seq"):
+        for cause in json.loads(a["causes"]):
+            other = index.conn.execute("SELECT authority, team FROM alloc WHERE row = ?",
+                                       (cause,)).fetchone()
+            if other is None:
+                result.fail(f"row {a['row']} ({a['pid']}) was withheld for row {cause}, which "
+                            "is not in the list")
+            elif (other["authority"], (other["team"] or "").casefold()) != (
+                    a["authority"], (a["team"] or "").casefold()):
+                result.fail(f"row {a['row']} (team {a['team']!r}, {a['authority']}) was "
+                            f"withheld for a problem of row {cause}, which is in team "
+                            f"{other['team']!r} ({other['authority']}): another team's "
+                            "problem must not withhold it")
 
 
 _QUOTED = re.compile("\u201c")
-
-
-def _page_text(path: Path) -> tuple[int, str]:
-    reader = PdfReader(path)
-    return len(reader.pages), "\n".join(page.extract_text() or "" for page in reader.pages)
+_GREETING = re.compile(r"Dear\s+(.+?)(?:\s+and your team)?,")
 
 
 def _quoted_digests(pid: str, text: str) -> set[str]:
@@ -234,30 +341,28 @@ def _quoted_digests(pid: str, text: str) -> set[str]:
     return {text_digest(pid, text[o + 1:c]) for o in opens for c in closes if c > o}
 
 
-def check_readback(run: Path, audit: AuditRecords, names: dict[str, str] | None) -> Result:
+def check_readback(run: Path, index: _Index, names: dict[str, str] | None) -> Result:
     result = Result("each output reads back: its own name (and feedback), nobody else's")
-    greeting = re.compile(r"Dear\s+(.+?)(?:\s+and your team)?,")
     full_names = {"".join(v.split()): k for k, v in (names or {}).items()}
-    texts: dict[str, tuple[int, str]] = {}  # notes: one file serves a whole team
-    for a in audit.of("allocation"):
-        if a.get("status") != "produced":
-            continue
-        pid, rel = str(a.get("participant_id")), str(a.get("output"))
-        try:
-            if rel not in texts:
-                texts[rel] = _page_text(run / rel)
-            pages, text = texts[rel]
-        except (OSError, PyPdfError) as exc:
-            result.fail(f"{rel}: cannot be read as a PDF ({exc})")
-            continue
+    last: tuple[str, int, str] | None = None  # notes: one file serves a whole team
+    for a in index.rows("SELECT pid, output, name_sha, feedback FROM alloc WHERE status = "
+                        "'produced' ORDER BY output, seq"):
+        pid, rel = str(a["pid"]), str(a["output"])
+        if last is None or last[0] != rel:
+            try:
+                pages, text = page_count_and_text(run / rel)
+            except (OSError, UnreadablePdf) as exc:
+                result.fail(f"{rel}: cannot be read as a PDF ({exc})")
+                continue
+            last = (rel, pages, text)
+        _, pages, text = last
         if pages != 1:
             result.fail(f"{rel}: {pages} pages, expected 1")
-        match = greeting.search(text)
-        expected_name = a.get("first_name_sha256") or a.get("manager_first_name_sha256")
-        if match is None or text_digest(pid, match.group(1)) != expected_name:
+        match = _GREETING.search(text)
+        if match is None or text_digest(pid, match.group(1)) != a["name_sha"]:
             found = match.group(1) if match else "no greeting"
             result.fail(f"{rel}: the greeting ({found!r}) is not participant {pid}'s name")
-        wanted = a.get("feedback_sha256")
+        wanted = json.loads(a["feedback"]) if a["feedback"] else None
         if wanted:
             digests = _quoted_digests(pid, text)
             for n, digest in enumerate(wanted, start=1):
@@ -265,19 +370,22 @@ def check_readback(run: Path, audit: AuditRecords, names: dict[str, str] | None)
                     result.fail(f"{rel}: feedback line {n} of participant {pid} is not in the "
                                 "letter")
         if full_names:
+            own = "".join((names or {}).get(pid, "").split())
             for line in text.splitlines():
-                other = full_names.get("".join(line.split()))
-                if other is not None and other != pid:
+                key = "".join(line.split())
+                other = full_names.get(key)
+                if other is not None and other != pid and key != own:
                     result.fail(f"{rel}: names participant {other}, not {pid}")
         result.checked += 1
     return result
 
 
-def check_participants(audit: AuditRecords, path: Path) -> tuple[Result, dict[str, str]]:
+def check_participants(index: _Index, audit: _Audit, path: Path
+                       ) -> tuple[Result, dict[str, str]]:
     """The randomised list given now is the one the run read, row for row and arm for arm."""
     from hhp_letters.fields import LIST_FIELDS
     from hhp_letters.model import Arm
-    from hhp_letters.sources import read_table
+    from hhp_letters.sources import Row, read_table
 
     result = Result("--participants: same list, same rows, same arms")
     names: dict[str, str] = {}
@@ -293,39 +401,47 @@ def check_participants(audit: AuditRecords, path: Path) -> tuple[Result, dict[st
     table = read_table(path, shown=path.name, sheet=spec.get("sheet"), fields=LIST_FIELDS,
                        required=("participant_id", "arm"),
                        explicit_columns=spec.get("columns") or {})
-    by_row = {a.get("row"): a for a in audit.of("allocation")}
-    seen: set[object] = set()
-    for row in table.rows():
-        number = row.origin.row
+    for problem in table.problems:
+        if problem.is_error:
+            result.fail(f"{path.name}: {problem.message}")
+    seen: set[int] = set()
+    footers = set(run.get("footer_rows") or [])
+    for item in table.read():
+        if not isinstance(item, Row):
+            if item.is_error:
+                result.fail(f"{path.name}: {item.message}")
+            continue
+        number = item.origin.row
+        if number is None or number in footers:
+            continue
         seen.add(number)
-        a = by_row.get(number)
-        pid = row.get("participant_id")
-        arm = Arm.parse(row.get("arm"))
-        names[pid] = f"{row.get('first_name')} {row.get('last_name')}".strip()
+        a = index.conn.execute("SELECT pid, arm FROM alloc WHERE row = ?", (number,)).fetchone()
+        pid = item.get("participant_id")
+        arm = Arm.parse(item.get("arm"))
+        first = item.get("preferred_name") or item.get("first_name")
+        names[pid] = f"{first} {item.get('last_name')}".strip()
         if a is None:
             result.fail(f"{path.name} row {number} (participant {pid!r}) has no allocation "
                         "record")
             continue
-        if a.get("participant_id") != pid:
+        if a["pid"] != pid:
             result.fail(f"{path.name} row {number}: participant {pid!r} but the audit has "
-                        f"{a.get('participant_id')!r}")
-        if (arm.value if arm else None) != a.get("arm"):
+                        f"{a['pid']!r}")
+        if (arm.value if arm else None) != a["arm"]:
             result.fail(f"{path.name} row {number} (participant {pid!r}): arm "
-                        f"{arm.value if arm else row.get('arm')!r} but the audit has "
-                        f"{a.get('arm')!r}")
+                        f"{arm.value if arm else item.get('arm')!r} but the audit has "
+                        f"{a['arm']!r}")
         result.checked += 1
-    for problem in table.problems:
-        if problem.is_error:
-            result.fail(f"{path.name}: {problem.message}")
-    for number in sorted(set(by_row) - seen, key=lambda r: r or 0):
-        result.fail(f"audit allocation for row {number} has no row in {path.name}")
+    for r in index.rows("SELECT row FROM alloc ORDER BY row"):
+        if r["row"] not in seen:
+            result.fail(f"audit allocation for row {r['row']} has no row in {path.name}")
     return result, names
 
 
-def check_rerender(run: Path, audit: AuditRecords) -> Result:
+def check_rerender(index: _Index, audit: _Audit) -> Result:
     """Render every letter again from the recorded inputs; compare bytes."""
     from hhp_letters.campaign import load_campaign
-    from hhp_letters.pipeline import prepare_letters, run_letters
+    from hhp_letters.pipeline import produce
 
     result = Result("--rerender: every letter renders again to the same bytes")
     rec = audit.run
@@ -344,19 +460,25 @@ def check_rerender(run: Path, audit: AuditRecords) -> Result:
     if result.failures:
         return result
     options = rec.get("options") or {}
-    prepared = prepare_letters(campaign, proof=bool(options.get("proof")))
     with tempfile.TemporaryDirectory(prefix="hhp-rerender-") as tmp:
-        run_letters(prepared, Path(tmp) / "run", skip_invalid=bool(options.get("skip_invalid")))
-        fresh = {path: sha for path, sha, _, _ in prepared.checked.store.files()}
-        prepared.close()
-    for r in audit.of("file"):
-        if r.get("kind") not in ("letter", "docx", "bundle", "manifest", "job_ticket"):
+        fresh_run = Path(tmp) / "run"
+        produce(campaign, fresh_run, proof=bool(options.get("proof")),
+                skip_invalid=bool(options.get("skip_invalid")))
+        fresh: dict[str, str] = {}
+        with (fresh_run / AUDIT_FILE).open(encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                if r.get("event") == "file":
+                    fresh[str(r["path"])] = str(r["sha256"])
+    recorded: set[str] = set()
+    for r in index.rows("SELECT path, sha, kind FROM recorded ORDER BY seq"):
+        recorded.add(r["path"])
+        if r["kind"] not in ("letter", "note", "docx", "bundle", "manifest", "job_ticket"):
             continue
-        path = str(r.get("path"))
-        if fresh.get(path) != r.get("sha256"):
-            result.fail(f"{path}: renders to different bytes now")
+        if fresh.get(r["path"]) != r["sha"]:
+            result.fail(f"{r['path']}: renders to different bytes now")
         result.checked += 1
-    for path in sorted(set(fresh) - {str(r.get("path")) for r in audit.of("file")}):
+    for path in sorted(set(fresh) - recorded):
         result.fail(f"{path}: rendered now but not by the recorded run")
     return result
 
@@ -368,18 +490,27 @@ def verify_run(run: Path, *, participants: Path | None = None,
                          hint="give the folder a `letters` or `notes` run created")
     if participants is not None and not participants.is_file():
         raise UsageError(f"no file at {participants}", hint="give the randomised list file")
-    chain, audit = check_chain(run)
-    results = [chain, check_sums(run), check_outputs(run, audit), check_allocations(audit)]
-    names = None
-    if participants is not None:
-        given, names = check_participants(audit, participants)
-        results.append(given)
-    results.append(check_readback(run, audit, names))
-    if rerender:
+    with tempfile.TemporaryDirectory(prefix="hhp-verify-") as tmp:
+        index = _Index(Path(tmp))
         try:
-            results.append(check_rerender(run, audit))
-        except HhpError as exc:
-            failed = Result("--rerender: every letter renders again to the same bytes")
-            failed.fail(str(exc))
-            results.append(failed)
+            chain, audit = check_chain(run, index)
+            files = hash_folder(run, index)
+            results = [chain, check_sums(run, index), check_outputs(index),
+                       check_allocations(index, audit)]
+            if not files.ok:
+                results.insert(1, files)
+            names = None
+            if participants is not None:
+                given, names = check_participants(index, audit, participants)
+                results.append(given)
+            results.append(check_readback(run, index, names))
+            if rerender:
+                try:
+                    results.append(check_rerender(index, audit))
+                except HhpError as exc:
+                    failed = Result("--rerender: every letter renders again to the same bytes")
+                    failed.fail(str(exc))
+                    results.append(failed)
+        finally:
+            index.close()
     return results

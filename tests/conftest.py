@@ -8,10 +8,11 @@ campaign.toml text); a test changes one thing, calls :meth:`CampaignBuilder.buil
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,12 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from hhp_letters.campaign import load_campaign
-from hhp_letters.checks import CheckedInputs, check
+from hhp_letters.checks import Counts, check
 from hhp_letters.cli import app
+from hhp_letters.model import Arm, Feedback, Participant
+from hhp_letters.pipeline import Prepared, prepare
+from hhp_letters.problems import Level, Problem
+from hhp_letters.workspace import scratch_store
 
 LIST_SHEET = "Allocation"
 FEEDBACK_SHEET = "Feedback"
@@ -220,8 +225,40 @@ class CampaignBuilder:
     def problems(self) -> list[dict[str, str]]:
         return read_problems(self.root / "problems.csv")
 
-    def checked(self) -> CheckedInputs:
-        return check(load_campaign(self.root))
+    def checked(self) -> CheckedView:
+        """The check stage's result, materialised (small campaigns only)."""
+        with scratch_store() as store:
+            result = check(load_campaign(self.root), store)
+            return CheckedView(tuple(result.participants()),
+                               {f.participant_id: f for f in store.accepted_feedback()},
+                               result.problems, result.counts)
+
+
+@dataclass(frozen=True)
+class CheckedView:
+    participants: tuple[Participant, ...]
+    feedback: dict[str, Feedback]
+    problems: tuple[Problem, ...]
+    counts: Counts
+
+    @property
+    def treatment(self) -> tuple[Participant, ...]:
+        return tuple(p for p in self.participants if p.arm is Arm.TREATMENT)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level is Level.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level is Level.WARNING)
+
+
+@contextlib.contextmanager
+def prepared_campaign(folder: Path, *, proof: bool = False) -> Iterator[Prepared]:
+    """A campaign checked and laid out (as `check` does), in a scratch store."""
+    with scratch_store() as store:
+        yield prepare(load_campaign(folder), store, proof=proof)
 
 
 # A wide, colourless terminal, whatever the environment says, so output is deterministic.
@@ -234,6 +271,9 @@ def run_cli(*args: str) -> Result:
 
 
 def read_problems(path: Path) -> list[dict[str, str]]:
+    """problems.csv as rows; no file means no problems (it is written only when there are)."""
+    if not path.exists():
+        return []
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 

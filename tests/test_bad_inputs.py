@@ -226,7 +226,7 @@ CASES = [
          at("invalid_postcode", LIST_C, 4, "Post Code (H)"), fmt="csv",
          before=both(setcell("P001", "address", "Flat 2\n1 High Street"),
                      setcell("P003", "postcode", "XYZ 123"))),
-    Case("csv-field-over-csv-module-limit", at("csv_malformed", LIST_C), fmt="csv",
+    Case("csv-field-over-csv-module-limit", at("csv_malformed", LIST_C, 2), fmt="csv",
          before=setcell("P001", "address", "x" * 200_000)),
     Case("csv-ragged-rows", at("incomplete_address", LIST_C, 2, "Town (G)"), fmt="csv",
          before=cut_row("P001", 6),
@@ -456,7 +456,7 @@ def test_campaign_file_path_is_accepted(make_campaign: Callable[..., CampaignBui
     builder.build()
     result = builder.run_check(builder.toml_path)
     assert result.exit_code == 0, result.output
-    assert (builder.root / "problems.csv").is_file()
+    assert not (builder.root / "problems.csv").exists()  # written only when there are problems
 
 
 @pytest.mark.parametrize("target", ["no-such-folder", "no-such-folder/campaign.toml", "empty"])
@@ -730,7 +730,7 @@ def test_problems_csv_neutralises_formulas(make_campaign: Callable[..., Campaign
         assert not any(value.startswith(("=", "+", "-", "@")) for value in p.values())
 
 
-def test_problems_csv_is_rewritten_when_clean(make_campaign: Callable[..., CampaignBuilder]
+def test_problems_csv_is_removed_when_clean(make_campaign: Callable[..., CampaignBuilder]
                                              ) -> None:
     builder = make_campaign("xlsx")
     setcell("P002", "arm", "placebo")(builder)
@@ -751,6 +751,13 @@ def test_control_characters_never_reach_a_letter(
     next(r for r in builder.feedback["team-a.csv"] if r[0] == "P001")[1] = \
         "Great\x0cwork\x07 this year."
     builder.build()
+    result = builder.run_check()
+    assert result.exit_code == 1
+    found = {(p["code"], p["file"], p["row"], p["column"]) for p in builder.problems()}
+    assert ("control_character", LIST_C, "2", "First name (B)") in found
+    assert ("control_character", FB_A, "2", "Feedback 1 (B)") in found
+    messages = " ".join(p["message"] for p in builder.problems())
+    assert "U+0007" in messages and "U+000C" in messages
     checked = builder.checked()
-    assert checked.participants[0].first_name == "Ali ce"
-    assert checked.feedback["P001"].line_1 == "Great work this year."
+    assert checked.participants[0].first_name == "Alice"  # never printed with the BEL in it
+    assert "control_character" in checked.participants[0].errors  # withheld, never printed

@@ -13,13 +13,13 @@ from pathlib import Path
 import openpyxl
 import pdfplumber
 import pytest
-from conftest import sample_feedback, sample_people
+from conftest import prepared_campaign, sample_feedback, sample_people
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from hhp_letters.campaign import ENVELOPES, load_campaign
 from hhp_letters.cli import app
-from hhp_letters.pipeline import prepare_letters
+from hhp_letters.pipeline import allocations
 from hhp_letters.postcode import normalise_postcode
 from hhp_letters.render.geometry import MM, Window
 from hhp_letters.resources import resource_dir
@@ -290,7 +290,7 @@ def test_skip_invalid_produces_the_rest(campaign: Path, tmp_path: Path) -> None:
 
 def test_existing_run_folder_is_refused_unless_forced(campaign: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    out.mkdir()
+    assert run_letters(campaign, out).exit_code == 0  # type: ignore[attr-defined]
     (out / "stale.txt").write_text("old")
     refused = run_letters(campaign, out)
     assert refused.exit_code == 2  # type: ignore[attr-defined]
@@ -301,21 +301,41 @@ def test_existing_run_folder_is_refused_unless_forced(campaign: Path, tmp_path: 
     assert len(list((out / "letters").glob("*/*.pdf"))) == 196
 
 
+def test_force_never_replaces_what_is_not_a_run(campaign: Path, tmp_path: Path) -> None:
+    unrelated = tmp_path / "documents"
+    unrelated.mkdir()
+    (unrelated / "thesis.docx").write_text("years of work")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    for target, words in ((unrelated, "is not a run folder of hhp-letters"),
+                          (campaign, "campaign folder"), (tmp_path, "campaign folder"),
+                          (a_file, "is a file")):
+        result = run_letters(campaign, target, "--force")
+        assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+        assert words in " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert (unrelated / "thesis.docx").read_text() == "years of work"
+    assert a_file.read_text() == "mine" and (campaign / "campaign.toml").is_file()
+
+
 def test_a_failed_run_leaves_nothing_that_looks_complete(campaign: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from hhp_letters.render.native import NativeBackend
-    calls = {"n": 0}
-    original = NativeBackend.page
+    import errno
 
-    def flaky(self: NativeBackend, job: object) -> bytes:
+    from hhp_letters import runfolder
+    calls = {"n": 0}
+    original = runfolder.RunFolder.write
+
+    def flaky(self: runfolder.RunFolder, rel: str, data: bytes, kind: str) -> object:
         calls["n"] += 1
         if calls["n"] == 50:
-            raise OSError("disk full")
-        return original(self, job)  # type: ignore[arg-type]
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.root / rel))
+        return original(self, rel, data, kind)
 
-    monkeypatch.setattr(NativeBackend, "page", flaky)
+    monkeypatch.setattr(runfolder.RunFolder, "write", flaky)
     result = run_letters(campaign, tmp_path / "run")
-    assert result.exit_code != 0  # type: ignore[attr-defined]
+    assert result.exit_code == 1, result.output  # type: ignore[attr-defined]
+    assert "No space left on device" in result.output  # type: ignore[attr-defined]
+    assert "free some disk space" in result.output  # type: ignore[attr-defined]
     assert "Traceback" not in result.output  # type: ignore[attr-defined]
     assert list(tmp_path.iterdir()) == [campaign]  # no run folder, no staging folder
 
@@ -355,23 +375,24 @@ def test_proof_run_is_watermarked_with_a_contact_sheet(campaign: Path, tmp_path:
 
 def test_check_reports_layout_problems_before_anything_is_printed(campaign: Path) -> None:
     pid = set_feedback(campaign, " ".join(["wonderful"] * 300))
-    prepared = prepare_letters(load_campaign(campaign))
-    assert [p.participant_id for p in prepared.errors] == [pid]
-    assert pid not in {j.participant_id for j in prepared.merged.jobs}
-    assert [w.reason for w in prepared.merged.withheld if w.participant.participant_id == pid] \
-        == ["overflow"]
+    with prepared_campaign(campaign) as prepared:
+        assert [p.participant_id for p in prepared.errors] == [pid]
+        assert prepared.layout is not None
+        assert pid not in {j.key for j in prepared.layout.jobs()}
+        assert [a.reason for a in allocations(prepared) if a.participant_id == pid] \
+            == ["overflow"]
 
 
-def test_content_streams_are_compressed_once_and_reused() -> None:
-    # a bundle page's content equals the single letter's content, byte for byte
+def test_each_page_is_laid_out_once_and_its_stream_reused() -> None:
+    # the layout stage keeps each page's compressed content stream; bundles copy it as is
     folder = resource_dir("samples") / "letters"
-    prepared = prepare_letters(load_campaign(folder))
-    assert prepared.backend is not None
-    prepared.backend.prepare()
-    job = prepared.merged.jobs[0]
-    body = prepared.backend.page(job)
-    data = zlib.decompress(body.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0])
-    assert b"/Head Do" in data and b"/Sig Do" in data
+    with prepared_campaign(folder) as prepared:
+        assert prepared.layout is not None
+        job = next(prepared.layout.jobs())
+        body = prepared.checked.store.page(job.key)
+        assert body is not None
+        data = zlib.decompress(body.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0])
+        assert b"/Head Do" in data and b"/Sig Do" in data
 
 
 def test_skip_invalid_cannot_skip_an_unreadable_list(campaign: Path, tmp_path: Path) -> None:

@@ -9,13 +9,28 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from hhp_letters.campaign import Authority
 from hhp_letters.problems import Origin, Problem, error
-from hhp_letters.render.fonts import EmbeddedFace, Face, FontSet
 from hhp_letters.render.geometry import MM, Rect
-from hhp_letters.render.pdf import literal, number
+from hhp_letters.render.pdf import number
 from hhp_letters.render.templating import BodyTemplate
+
+
+class Metrics(Protocol):
+    """What a design measures text with (per style: regular, bold, italic)."""
+
+    def width(self, text: str, style: str, size: float) -> float: ...
+    def unprintable(self, text: str, style: str) -> list[str]: ...
+    def ascent(self, style: str) -> float: ...
+    def descent(self, style: str) -> float: ...
+
+
+class Encoder(Protocol):
+    """What a design draws text with: operators for one line (inside BT … ET)."""
+
+    def show(self, text: str, style: str, size: float, x: float, y: float) -> bytes: ...
 
 K100 = b"0 0 0 1 k\n"
 
@@ -49,7 +64,7 @@ class Plan:
 class Design:
     """Shared by the letter and the note: fonts, wrap, letterhead form, drawing."""
 
-    def __init__(self, *, authority: Authority, fonts: FontSet, template: BodyTemplate,
+    def __init__(self, *, authority: Authority, fonts: Metrics, template: BodyTemplate,
                  page_mm: tuple[float, float], signature_aspect: float,
                  logo_aspect: float) -> None:
         self.authority = authority
@@ -64,9 +79,6 @@ class Design:
         self.header_lines: tuple[TextLine, ...] = ()
         self.fold_marks: tuple[float, ...] = ()  # mm from the top
 
-    def face(self, key: str) -> Face:
-        return getattr(self.fonts, key)  # type: ignore[no-any-return]
-
     def place_logo(self, left: float, top: float, max_w: float, max_h: float) -> Rect:
         w, h = max_w, max_w * self.logo_aspect
         if h > max_h:
@@ -76,17 +88,15 @@ class Design:
     def static_problems(self) -> list[str]:
         return []
 
-    def static_chars(self) -> set[str]:
-        chars: set[str] = set()
-        for line in self.header_lines:
-            chars.update(line.text)
-        return chars
+    def plan(self, job: Any) -> Plan | list[Problem]:
+        """Lay out one job, or say exactly why it cannot be printed."""
+        raise NotImplementedError
 
     def box(self, line: TextLine) -> Rect:
-        face = self.face(line.face)
-        top = line.baseline - face.ascent * line.size / 1000
-        bottom = line.baseline - face.descent * line.size / 1000
-        return Rect(line.x, top, line.x + face.text_width(line.text, line.size), bottom)
+        fonts = self.fonts
+        top = line.baseline - fonts.ascent(line.face) * line.size / 1000
+        bottom = line.baseline - fonts.descent(line.face) * line.size / 1000
+        return Rect(line.x, top, line.x + fonts.width(line.text, line.face, line.size), bottom)
 
     def wrap(self, text: str, face_key: str, size: float, width: float,
              cache: bool) -> tuple[str, ...]:
@@ -94,23 +104,23 @@ class Design:
         key = (text, face_key, size, width)
         if cache and key in self._wrap_cache:
             return self._wrap_cache[key]
-        face = self.face(face_key)
-        space = face.text_width(" ", size)
+        fonts = self.fonts
+        space = fonts.width(" ", face_key, size)
         lines: list[str] = []
         current: list[str] = []
         used = 0.0
         for word in text.split(" "):
-            w = face.text_width(word, size)
+            w = fonts.width(word, face_key, size)
             if w > width:  # a single over-long word (a URL): break it by characters
                 if current:
                     lines.append(" ".join(current))
                 piece = ""
                 for char in word:
-                    if face.text_width(piece + char, size) > width and piece:
+                    if fonts.width(piece + char, face_key, size) > width and piece:
                         lines.append(piece)
                         piece = ""
                     piece += char
-                current, used = [piece], face.text_width(piece, size)
+                current, used = [piece], fonts.width(piece, face_key, size)
                 continue
             needed = w if not current else used + space + w
             if current and needed > width:
@@ -131,7 +141,7 @@ class Design:
         """(what, text, face) → an error for each character the face cannot draw."""
         problems = []
         for what, text, face in fields:
-            for char in self.face(face).missing(text):
+            for char in self.fonts.unprintable(text, face):
                 name = unicodedata.name(char, "unnamed character")
                 problems.append(self.problem(
                     origin, key, "unprintable_character",
@@ -145,14 +155,14 @@ class Design:
 
     subject = "participant"
 
-    def letterhead_content(self, faces: dict[str, EmbeddedFace]) -> bytes:
+    def letterhead_content(self, encoder: Encoder) -> bytes:
         """The static letterhead, drawn once per run as a Form XObject."""
         logo = self.logo_box
         out = [b"q %s 0 0 %s %s %s cm /Logo Do Q\n" % (
             number(logo.width).encode(), number(logo.height).encode(), number(logo.x0).encode(),
             number(self.page_h - logo.y1).encode()), K100]
         if self.header_lines:
-            out.append(self.encode_lines(self.header_lines, faces))
+            out.append(self.encode_lines(self.header_lines, encoder))
         if self.fold_marks:
             out.append(b"0 0 0 1 K 0.5 w\n")
             for pos in self.fold_marks:
@@ -160,8 +170,8 @@ class Design:
                 out.append(b"0 %s m %s %s l S\n" % (y, number(6 * MM).encode(), y))
         return b"".join(out)
 
-    def content(self, plan: Plan, faces: dict[str, EmbeddedFace]) -> bytes:
-        out = [b"q /Head Do Q\n", K100, self.encode_lines(plan.lines, faces)]
+    def content(self, plan: Plan, encoder: Encoder) -> bytes:
+        out = [b"q /Head Do Q\n", K100, self.encode_lines(plan.lines, encoder)]
         if plan.bars:
             c, m, y, k = self.brand
             out.append(b"%s %s %s %s k\n" % tuple(number(v).encode() for v in (c, m, y, k)))
@@ -174,17 +184,11 @@ class Design:
             s.width, s.height, s.x0, self.page_h - s.y1)))
         return b"".join(out)
 
-    def encode_lines(self, lines: Iterable[TextLine], faces: dict[str, EmbeddedFace]) -> bytes:
+    def encode_lines(self, lines: Iterable[TextLine], encoder: Encoder) -> bytes:
         out = [b"BT\n"]
-        current: tuple[str, float] | None = None
         for line in lines:
-            out.append(b"1 0 0 1 %s %s Tm " % (number(line.x).encode(),
-                                              number(self.page_h - line.baseline).encode()))
-            for font, data in faces[line.face].encode(line.text):
-                if current != (font, line.size):
-                    out.append(b"/%s %s Tf " % (font.encode(), number(line.size).encode()))
-                    current = (font, line.size)
-                out.append(literal(data) + b" Tj ")
+            out.append(encoder.show(line.text, line.face, line.size, line.x,
+                                    self.page_h - line.baseline))
             out.append(b"\n")
         out.append(b"ET\n")
         return b"".join(out)

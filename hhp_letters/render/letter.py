@@ -12,9 +12,8 @@ import datetime as dt
 from hhp_letters.campaign import Authority, Envelope
 from hhp_letters.model import LetterJob
 from hhp_letters.problems import Problem
-from hhp_letters.render.fonts import FontSet
 from hhp_letters.render.geometry import A4, MM, Rect, Window
-from hhp_letters.render.layout import Design, Plan, TextLine
+from hhp_letters.render.layout import Design, Metrics, Plan, TextLine
 from hhp_letters.render.templating import BodyTemplate
 
 PAGE_W, PAGE_H = A4[0] * MM, A4[1] * MM
@@ -42,7 +41,7 @@ def _pt(r: Rect) -> Rect:
 class LetterDesign(Design):
     """One authority's letter for one run: static parts measured once, each job planned."""
 
-    def __init__(self, *, authority: Authority, fonts: FontSet, template: BodyTemplate,
+    def __init__(self, *, authority: Authority, fonts: Metrics, template: BodyTemplate,
                  envelope: Envelope, date: dt.date, signature_aspect: float,
                  logo_aspect: float, fold_marks: bool) -> None:
         super().__init__(authority=authority, fonts=fonts, template=template, page_mm=A4,
@@ -60,17 +59,16 @@ class LetterDesign(Design):
             BODY_GAP_AFTER_WINDOW
 
     def _return_address(self) -> tuple[TextLine, ...]:
-        regular = self.fonts.regular
         lines = []
         baseline = (LOGO_TOP + 2.5) * MM
         for text in self.authority.return_address:
-            width = regular.text_width(text, SMALL_SIZE)
+            width = self.fonts.width(text, "regular", SMALL_SIZE)
             lines.append(TextLine("regular", SMALL_SIZE, RIGHT * MM - width, baseline, text))
             baseline += SMALL_LEADING
         return tuple(lines)
 
     def _date_line(self) -> TextLine:
-        width = self.fonts.regular.text_width(self.date_text, BODY_SIZE)
+        width = self.fonts.width(self.date_text, "regular", BODY_SIZE)
         baseline = self.window.address.y0 * MM + BODY_SIZE
         line = TextLine("regular", BODY_SIZE, RIGHT * MM - width, baseline, self.date_text)
         if self.box(line).intersects(_pt(self.window.reach)):
@@ -113,9 +111,9 @@ class LetterDesign(Design):
             problems.append(self.problem(job.origin, pid, "address_too_many_lines",
                                          f"the address has {len(block)} lines; at most "
                                          f"{MAX_ADDRESS_LINES} fit", "merge address lines"))
-        baseline = address.y0 * MM + self.fonts.regular.ascent * ADDRESS_SIZE / 1000
+        baseline = address.y0 * MM + self.fonts.ascent("regular") * ADDRESS_SIZE / 1000
         for i, text in enumerate(block):
-            width = self.fonts.regular.text_width(text, ADDRESS_SIZE)
+            width = self.fonts.width(text, "regular", ADDRESS_SIZE)
             if width > address.width * MM:
                 what = "the name" if i == 0 else f"address line {text!r}"
                 problems.append(self.problem(
@@ -124,7 +122,7 @@ class LetterDesign(Design):
                     f"{address.width:.0f} mm", "shorten or abbreviate it"))
             lines.append(TextLine("regular", ADDRESS_SIZE, address.x0 * MM, baseline, text))
             baseline += ADDRESS_LEADING
-        block_bottom = lines[-1].baseline - self.fonts.regular.descent * ADDRESS_SIZE / 1000
+        block_bottom = lines[-1].baseline - self.fonts.descent("regular") * ADDRESS_SIZE / 1000
         if block_bottom > address.y1 * MM + 0.01:
             problems.append(self.problem(
                 job.origin, pid, "address_too_many_lines",

@@ -1,29 +1,40 @@
-"""The native backend (reportlab font metrics, our own PDF writer): plan every letter or note,
-then draw them."""
+"""The native backend (real font metrics, our own PDF writer).
+
+:func:`lay_out_native` plans every letter or note once: what cannot be printed becomes a
+problem, and what can is encoded there and then into its page's content stream, kept in the
+store. The run's fonts, images and letterheads are then serialised once, per authority, into a
+:class:`~hhp_letters.render.pdf.SharedBlock`. :class:`NativeBackend` writes bundles from those
+pages; it never lays anything out again.
+"""
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hhp_letters import __version__
 from hhp_letters.campaign import Authority, Campaign
-from hhp_letters.model import LetterJob, NoteJob
+from hhp_letters.errors import InternalError
+from hhp_letters.merge import Merged
+from hhp_letters.model import Job, LetterJob
 from hhp_letters.problems import Origin, Problem, error
-from hhp_letters.render.fonts import EmbeddedFace, FontSet
+from hhp_letters.render.backend import Rendered
+from hhp_letters.render.fonts import FontSet, TextEncoder
 from hhp_letters.render.images import PreparedImage, prepare_image
-from hhp_letters.render.layout import Design, Plan
+from hhp_letters.render.layout import Design, Encoder, Metrics, Plan
 from hhp_letters.render.letter import LetterDesign
 from hhp_letters.render.note import NoteDesign
-from hhp_letters.render.pdf import DocInfo, SharedBlock, literal, number, stream
+from hhp_letters.render.pdf import DocInfo, DocumentWriter, SharedBlock, Sink, number, stream
 from hhp_letters.render.templating import BodyTemplate
 from hhp_letters.resources import resource_dir
+from hhp_letters.store import Store
 
 LOGO_PLACED_MM = 65.0
-Job = LetterJob | NoteJob
 CREATOR = f"hhp-letters {__version__}"
+STAGE = "layout"
 
 
 @dataclass(frozen=True)
@@ -43,138 +54,183 @@ def load_assets(campaign: Campaign) -> Assets:
     else:
         body, default = campaign.spec.notes.body, "note.j2"
     path = campaign.resolve(body) if body else folder / default
-    return Assets(fonts, BodyTemplate.load(path),
-                  (path, *(f.path for f in fonts.faces())))
+    return Assets(fonts, BodyTemplate.load(path), (path, *(f.path for f in fonts.faces())))
 
 
-class NativeBackend:
-    """Letters or notes for one run: ``check`` every job first, then ``prepare``, then
-    ``page`` for each job in bundle order."""
-
-    def __init__(self, campaign: Campaign, assets: Assets, *, proof: bool = False) -> None:
-        self.campaign = campaign
-        self.kind = campaign.kind
-        self.assets = assets
-        self.proof = proof
-        self.images: dict[str, tuple[PreparedImage, PreparedImage]] = {}
-        self.designs: dict[str, Design] = {}
-        for a in campaign.spec.authorities:
-            logo = prepare_image(campaign.resolve(a.logo), LOGO_PLACED_MM)
-            sig = prepare_image(campaign.resolve(a.signatory.signature), a.signature_width)
-            self.images[a.code] = (logo, sig)
-            if self.kind == "letters":
-                self.designs[a.code] = LetterDesign(
-                    authority=a, fonts=assets.fonts, template=assets.template,
-                    envelope=campaign.spec.print.envelope,
-                    date=a.date or campaign.spec.campaign.date, signature_aspect=sig.aspect,
-                    logo_aspect=logo.aspect, fold_marks=campaign.spec.print.fold_marks)
-            else:
-                self.designs[a.code] = NoteDesign(
-                    authority=a, fonts=assets.fonts, template=assets.template,
-                    page=campaign.spec.notes.page, signature_aspect=sig.aspect,
-                    logo_aspect=logo.aspect)
-        # authorities whose letters come from their own Word template: layout is Word's
-        self.word_codes = {a.code for a in campaign.spec.authorities if a.template}
-        first = next(iter(self.designs.values()))
-        self.page_size = (first.page_w, first.page_h)
-        self._chars: dict[str, set[str]] = {f.key: set() for f in assets.fonts.faces()}
-        self._shared: dict[str, tuple[SharedBlock, dict[str, EmbeddedFace]]] = {}
-
-    def design_problems(self) -> list[Problem]:
-        out = []
-        for i, a in enumerate(self.campaign.spec.authorities, start=1):
-            for fault in self.designs[a.code].static_problems():
-                out.append(error("letter_design", Origin(self.campaign.path.name,
-                                                         column=f"authorities[{i}]"), fault))
-        return out
-
-    def check(self, jobs: Iterable[Job]) -> list[Problem]:
-        """Plan every letter: problems for those that cannot be printed; note the characters."""
-        problems: list[Problem] = []
-        for design in self.designs.values():
-            self._chars["regular"].update(design.static_chars())
-            self._chars["bold"].update(design.authority.signatory.name)
-        for job in jobs:
-            design = self.designs[job.authority.code]
-            if isinstance(job, LetterJob) and job.authority.code in self.word_codes:
-                problems.extend(design.character_problems(job.origin, job.participant_id, (
-                    ("first name", job.first_name, "regular"),
-                    ("feedback line 1", job.feedback[0], "italic"),
-                    ("feedback line 2", job.feedback[1], "italic"))))
-                continue
-            plan = design.plan(job)  # type: ignore[attr-defined]
-            if isinstance(plan, list):
-                problems.extend(plan)
-                continue
-            for line in plan.lines:
-                self._chars[line.face].update(line.text)
-        return problems
-
-    def prepare(self) -> None:
-        """Fix the run's font subsets and serialise each authority's shared objects."""
-        faces = {f.key: EmbeddedFace(f, self._chars[f.key], f"F{f.key[0].upper()}")
-                 for f in self.assets.fonts.faces()}
-        if self.proof:
-            faces["bold"] = EmbeddedFace(self.assets.fonts.bold,
-                                         self._chars["bold"] | set("PROOF"), "FB")
-        for a in self.campaign.spec.authorities:
-            self._shared[a.code] = (self._shared_block(a, faces), faces)
-
-    def _shared_block(self, authority: Authority, faces: dict[str, EmbeddedFace]) -> SharedBlock:
-        logo, sig = self.images[authority.code]
-        objects: list[tuple[int, bytes]] = []
-        n = 2  # 1 is the resources dictionary
-        font_refs: list[str] = []
-        for face in faces.values():
-            objs = face.pdf_objects(n)
-            for name, num in zip(face.names, face.font_object_numbers(n), strict=True):
-                font_refs.append(f"/{name} {num} 0 R")
-            objects += objs
-            n += len(objs)
-        logo_n, sig_n, head_n = n, n + 1, n + 2
-        design = self.designs[authority.code]
-        head = stream(design.letterhead_content(faces), {
-            "Type": "/XObject", "Subtype": "/Form",
-            "BBox": f"[0 0 {number(design.page_w)} {number(design.page_h)}]",
-            "Resources": "1 0 R"})
-        objects += [(logo_n, logo.body), (sig_n, sig.body), (head_n, head)]
-        resources = (f"<< /ProcSet [/PDF /Text /ImageC] /Font << {' '.join(font_refs)} >> "
-                     f"/XObject << /Logo {logo_n} 0 R /Sig {sig_n} 0 R /Head {head_n} 0 R >> >>")
-        objects.append((1, resources.encode("ascii")))
-        return SharedBlock.build(objects, resources=1)
-
-    def shared(self, authority: Authority) -> SharedBlock:
-        return self._shared[authority.code][0]
-
-    def page(self, job: Job) -> bytes:
-        """The page content stream object for one job (compressed once, used twice)."""
-        design = self.designs[job.authority.code]
-        plan = design.plan(job)  # type: ignore[attr-defined]
-        if not isinstance(plan, Plan):  # checked already; a change here is a bug
-            raise AssertionError(f"{job.title} no longer fits")
-        faces = self._shared[job.authority.code][1]
-        content = design.content(plan, faces)
-        if self.proof:
-            content = watermark(faces["bold"], design.page_w, design.page_h) + content
-        return stream(content, {})
-
-    def info(self, title: str, authority: Authority, keywords: str) -> DocInfo:
-        day = self.campaign.spec.campaign.date
-        return DocInfo(title=title, author=authority.name,
-                       subject=self.campaign.spec.campaign.name, creator=CREATOR,
-                       keywords=keywords, date=f"D:{day:%Y%m%d}000000Z")
+def doc_info(campaign: Campaign, title: str, authority: Authority, keywords: str,
+             creator: str = CREATOR) -> DocInfo:
+    day = campaign.spec.campaign.date
+    return DocInfo(title=title, author=authority.name, subject=campaign.spec.campaign.name,
+                   creator=creator, keywords=keywords, date=f"D:{day:%Y%m%d}000000Z")
 
 
-def watermark(bold: EmbeddedFace, page_w: float, page_h: float) -> bytes:
+@dataclass(frozen=True)
+class NativeLayout:
+    """The laid-out native letters of a run: shared objects per authority; the pages
+    themselves are in the store."""
+
+    campaign: Campaign
+    store: Store
+    shared: Mapping[str, SharedBlock]
+    page_size: tuple[float, float]
+    problems: tuple[Problem, ...]
+
+
+def make_designs(campaign: Campaign, assets: Assets
+             ) -> tuple[dict[str, Design], dict[str, tuple[PreparedImage, PreparedImage]]]:
+    images: dict[str, tuple[PreparedImage, PreparedImage]] = {}
+    designs: dict[str, Design] = {}
+    for a in campaign.spec.authorities:
+        logo = prepare_image(campaign.resolve(a.logo), LOGO_PLACED_MM)
+        sig = prepare_image(campaign.resolve(a.signatory.signature), a.signature_width)
+        images[a.code] = (logo, sig)
+        if campaign.kind == "letters":
+            designs[a.code] = LetterDesign(
+                authority=a, fonts=assets.fonts, template=assets.template,
+                envelope=campaign.spec.print.envelope,
+                date=a.date or campaign.spec.campaign.date, signature_aspect=sig.aspect,
+                logo_aspect=logo.aspect, fold_marks=campaign.spec.print.fold_marks)
+        else:
+            designs[a.code] = NoteDesign(
+                authority=a, fonts=assets.fonts, template=assets.template,
+                page=campaign.spec.notes.page, signature_aspect=sig.aspect,
+                logo_aspect=logo.aspect)
+    return designs, images
+
+
+def _withhold(store: Store, job: Job, code: str) -> None:
+    if isinstance(job, LetterJob):
+        store.add_error(STAGE, code, pid=job.participant_id)
+    else:  # a note's problem withholds that team, in that authority, and no other
+        store.add_error(STAGE, code, team=job.team_key, cause=store.team_first_seq(job.team_key))
+
+
+def lay_out_native(campaign: Campaign, merged: Merged, assets: Assets, *, proof: bool,
+                   skip: frozenset[str] = frozenset()) -> NativeLayout:
+    """Plan and encode every job (except those of authorities in ``skip``, which have their
+    own Word letterhead)."""
+    store = merged.checked.store
+    designs, images = make_designs(campaign, assets)
+    encoder = TextEncoder(assets.fonts)
+    problems: list[Problem] = []
+    for i, a in enumerate(campaign.spec.authorities, start=1):
+        if a.code in skip:
+            continue
+        for fault in designs[a.code].static_problems():
+            problems.append(error("letter_design", Origin(campaign.path.name,
+                                                          column=f"authorities[{i}]"), fault))
+    heads = {code: d.letterhead_content(encoder) for code, d in designs.items()
+             if code not in skip}
+    broken = {a.code for i, a in enumerate(campaign.spec.authorities, start=1)
+              if any(p.origin.column == f"authorities[{i}]" for p in problems)}
+    for job in merged.jobs(("check",)):
+        code = job.authority.code
+        if code in skip:
+            continue
+        design = designs[code]
+        plan = design.plan(job)
+        if not isinstance(plan, Plan):
+            problems.extend(plan)
+            for p in plan:
+                _withhold(store, job, p.code)
+            continue
+        if code in broken:  # the letterhead itself is wrong: nothing of it may be printed
+            _withhold(store, job, "letter_design")
+            continue
+        content = design.content(plan, encoder)
+        if proof:
+            content = watermark(encoder, assets.fonts, design.page_w, design.page_h) + content
+        store.add_page(job.key, stream(content, {}))
+    shared = {code: _shared_block(designs[code], images[code], heads[code], encoder)
+              for code in heads}
+    first = next(iter(designs.values()))
+    return NativeLayout(campaign, store, shared, (first.page_w, first.page_h), tuple(problems))
+
+
+def _shared_block(design: Design, images: tuple[PreparedImage, PreparedImage], head: bytes,
+                  encoder: TextEncoder) -> SharedBlock:
+    logo, sig = images
+    fonts, names = encoder.pdf_objects(2)  # 1 is the resources dictionary
+    n = 2 + len(fonts)
+    logo_n, sig_n, head_n = n, n + 1, n + 2
+    form = stream(head, {
+        "Type": "/XObject", "Subtype": "/Form",
+        "BBox": f"[0 0 {number(design.page_w)} {number(design.page_h)}]",
+        "Resources": "1 0 R"})
+    font_refs = " ".join(f"/{name} {num} 0 R" for name, num in names.items())
+    resources = (f"<< /ProcSet [/PDF /Text /ImageC] /Font << {font_refs} >> "
+                 f"/XObject << /Logo {logo_n} 0 R /Sig {sig_n} 0 R /Head {head_n} 0 R >> >>")
+    objects = [*fonts, (logo_n, logo.body), (sig_n, sig.body), (head_n, form),
+               (1, resources.encode("ascii"))]
+    return SharedBlock.build(objects, resources=1)
+
+
+def watermark(encoder: Encoder, fonts: Metrics, page_w: float, page_h: float) -> bytes:
     """A light diagonal PROOF across the page, drawn first so the letter stays readable."""
     angle = math.atan2(page_h, page_w)
     c, s = math.cos(angle), math.sin(angle)
     size = 160.0 * min(page_w, page_h) / 595.0
-    width = bold.face.text_width("PROOF", size)
+    text = encoder.show("PROOF", "bold", size, 0, 0)
+    width = fonts.width("PROOF", "bold", size)
     x = page_w / 2 - c * width / 2 + s * size * 0.35
     y = page_h / 2 - s * width / 2 - c * size * 0.35
-    (font, data), = bold.encode("PROOF")
-    return (b"q 0 0 0 0.22 k BT /%s %s Tf %s %s %s %s %s %s Tm %s Tj ET Q\n" % (
-        font.encode(), number(size).encode(),
-        *(number(v).encode() for v in (c, s, -s, c, x, y)), literal(data)))
+    return (b"q %s %s %s %s %s %s cm 0 0 0 0.22 k BT %s ET Q\n" % (
+        *(number(v).encode() for v in (c, s, -s, c, x, y)), text))
 
+
+def single_page(campaign: Campaign, assets: Assets, job: Job, *, proof: bool = False
+                ) -> bytes | list[Problem]:
+    """One job's PDF on its own, laid out with fonts subset for it alone (a preview, or a
+    test); or the problems that stop it being printed."""
+    designs, images = make_designs(campaign, assets)
+    design = designs[job.authority.code]
+    plan = design.plan(job)
+    if not isinstance(plan, Plan):
+        return plan
+    encoder = TextEncoder(assets.fonts)
+    head = design.letterhead_content(encoder)
+    content = design.content(plan, encoder)
+    if proof:
+        content = watermark(encoder, assets.fonts, design.page_w, design.page_h) + content
+    page = stream(content, {})
+    shared = _shared_block(design, images[job.authority.code], head, encoder)
+    return _single(shared, (design.page_w, design.page_h), page,
+                   doc_info(campaign, job.title, job.authority, f"hhp-letters {campaign.kind}"))
+
+
+class NativeBackend:
+    """Writes bundles (and each letter's own file) from the pages laid out in the store."""
+
+    def __init__(self, layout: NativeLayout, kind: str) -> None:
+        self.layout = layout
+        self.kind = kind
+
+    def render_bundle(self, jobs: Sequence[Job], out: Sink, *, name: str,
+                      duplex: bool) -> Iterator[Rendered | Problem]:
+        layout = self.layout
+        authority = jobs[0].authority
+        shared = layout.shared[authority.code]
+        doc = DocumentWriter(out, shared, layout.page_size)
+        for job in jobs:
+            page = layout.store.page(job.key)
+            if page is None:
+                raise InternalError(f"{job.title} reached the bundle without a laid-out page")
+            single = _single(shared, layout.page_size, page,
+                             doc_info(layout.campaign, job.title, authority,
+                                      f"hhp-letters {self.kind}"))
+            first = doc.page_count + 1
+            doc.add_page(page)
+            if duplex:
+                doc.add_page(None)
+            yield Rendered(job, single, first, doc.page_count - first + 1)
+        doc.finish(doc_info(layout.campaign, f"Bundle {name}", authority,
+                            f"{len(jobs)} {self.kind}"))
+
+
+def _single(shared: SharedBlock, page_size: tuple[float, float], page: bytes,
+            info: DocInfo) -> bytes:
+    buf = io.BytesIO()
+    one = DocumentWriter(buf, shared, page_size)
+    one.add_page(page)
+    one.finish(info)
+    return buf.getvalue()

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from hhp_letters.campaign import Authority
 from hhp_letters.model import NoteJob
 from hhp_letters.problems import Problem
-from hhp_letters.render.fonts import FontSet
 from hhp_letters.render.geometry import A4, A5_LANDSCAPE, MM, Rect
-from hhp_letters.render.layout import Design, Plan, TextLine
+from hhp_letters.render.layout import Design, Metrics, Plan, TextLine
 from hhp_letters.render.templating import BodyTemplate
 
 
@@ -35,7 +34,7 @@ STYLES = {
 class NoteDesign(Design):
     subject = "team"
 
-    def __init__(self, *, authority: Authority, fonts: FontSet, template: BodyTemplate,
+    def __init__(self, *, authority: Authority, fonts: Metrics, template: BodyTemplate,
                  page: str, signature_aspect: float, logo_aspect: float) -> None:
         self.style = STYLES[page]
         super().__init__(authority=authority, fonts=fonts, template=template,

@@ -12,10 +12,16 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 HEADER = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+
+
+class Sink(Protocol):
+    """Where a document is written: a file, or anything with ``write``."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 def number(value: float) -> str:
@@ -50,11 +56,18 @@ def text_string(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class SharedBlock:
-    """Objects 1..count, serialised once: the same bytes open every document that uses them."""
+    """Objects 1..count, serialised once: the same bytes open every document that uses them.
+    The digests of the header and block are computed once too, and copied by each document."""
 
     body: bytes
     offsets: tuple[int, ...]  # of each object, relative to the start of body
     resources: int  # object number of the /Resources dictionary pages use
+    _sha: Any = field(default=None, repr=False, compare=False)
+    _md5: Any = field(default=None, repr=False, compare=False)
+
+    def digests(self) -> tuple[Any, Any]:
+        """Fresh SHA-256 and MD5 states that have already read HEADER + body."""
+        return self._sha.copy(), self._md5.copy()
 
     @property
     def count(self) -> int:
@@ -73,7 +86,12 @@ class SharedBlock:
             offsets.append(pos)
             parts.append(chunk)
             pos += len(chunk)
-        return cls(b"".join(parts), tuple(offsets), resources)
+        body = b"".join(parts)
+        sha = hashlib.sha256(HEADER)
+        sha.update(body)
+        md5 = hashlib.md5(HEADER, usedforsecurity=False)
+        md5.update(body)
+        return cls(body, tuple(offsets), resources, sha, md5)
 
 
 @dataclass(frozen=True)
@@ -98,16 +116,15 @@ class DocInfo:
 class DocumentWriter:
     """Write one PDF to ``out`` page by page. ``finish()`` returns the SHA-256 of the file."""
 
-    def __init__(self, out: BinaryIO, shared: SharedBlock, media_box: tuple[float, float]) -> None:
+    def __init__(self, out: Sink, shared: SharedBlock, media_box: tuple[float, float]) -> None:
         self._out = out
         self._shared = shared
-        self._sha = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._pos = 0
+        self._sha, self._md5 = shared.digests()
+        out.write(HEADER)
+        out.write(shared.body)
+        base = len(HEADER)
+        self._pos = base + len(shared.body)
         self._offsets: dict[int, int] = {}
-        self._write(HEADER)
-        base = self._pos
-        self._write(shared.body)
         for i, off in enumerate(shared.offsets, start=1):
             self._offsets[i] = base + off
         self._pages_number = shared.count + 1
@@ -164,4 +181,4 @@ class DocumentWriter:
         self._write(b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\n"
                     b"startxref\n%d\n%%%%EOF\n" % (size, self._catalog_number, self._info_number,
                                                   doc_id, doc_id, xref_at))
-        return self._sha.hexdigest()
+        return str(self._sha.hexdigest())

@@ -7,69 +7,127 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from hhp_letters.problems import Origin, Problem, error
-from hhp_letters.sources.raw import RawSheet
+from hhp_letters.sources.raw import MergedRange, RawRow, RawSheet
 
 _SNIFF_BYTES = 64 * 1024
+_CHUNK = 1 << 20
+_DELIMITERS = (",", ";", "\t", "|")
 
 
-def _valid(path: Path, encoding: str) -> UnicodeDecodeError | None:
-    """Decode the whole file in chunks (never all of it in memory); the first error, if any."""
-    decoder = codecs.getincrementaldecoder(encoding)()
+@dataclass(frozen=True)
+class _Utf8Scan:
+    """What decoding the whole file as UTF-8 found."""
+
+    invalid_at: tuple[int, ...]  # byte offsets of the first few invalid sequences
+    multibyte: bool  # any valid non-ASCII UTF-8 sequence
+
+
+def _scan_utf8(path: Path, limit: int = 20) -> _Utf8Scan:
+    """Decode the whole file as UTF-8 in chunks (never all of it in memory), noting where it
+    fails and whether any valid non-ASCII text was seen."""
+    bad: list[int] = []
+    multibyte = False
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
     offset = 0
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return UnicodeDecodeError(exc.encoding, exc.object, offset + exc.start,
-                                          offset + exc.end, exc.reason)
+        pending = b""
+        while True:
+            chunk = fh.read(_CHUNK)
+            final = not chunk
+            data = pending + chunk
+            base = offset - len(pending)
+            pending = b""
+            pos = 0
+            while pos < len(data):
+                try:
+                    text = decoder.decode(data[pos:], final=final)
+                    multibyte = multibyte or not text.isascii()
+                    break
+                except UnicodeDecodeError as exc:
+                    decoded = data[pos:pos + exc.start].decode("utf-8", "ignore")
+                    multibyte = multibyte or not decoded.isascii()
+                    if len(bad) < limit:
+                        bad.append(base + pos + exc.start)
+                    pos += exc.end
+                    decoder.reset()
+            if final:
+                break
             offset += len(chunk)
+    return _Utf8Scan(tuple(bad), multibyte)
+
+
+def _valid(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as fh:
         try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            return exc
-    return None
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _line_of(path: Path, offsets: tuple[int, ...]) -> list[int]:
+    """1-based physical line numbers of byte offsets."""
+    lines: list[int] = []
+    wanted = sorted(offsets)
+    line, seen, i = 1, 0, 0
+    with path.open("rb") as fh:
+        while i < len(wanted) and (chunk := fh.read(_CHUNK)):
+            while i < len(wanted) and wanted[i] < seen + len(chunk):
+                lines.append(line + chunk.count(b"\n", 0, wanted[i] - seen))
+                i += 1
+            line += chunk.count(b"\n")
+            seen += len(chunk)
+    return lines
 
 
 def detect_encoding(path: Path, shown: str) -> str | Problem:
     """UTF-8 (with or without BOM), UTF-16 with BOM, or the Windows-1252 that Excel's plain
-    "CSV" export writes; anything else is a problem."""
+    "CSV" export writes; decided from the whole file. A UTF-8 file with a few bytes in another
+    encoding (two exports pasted together) is refused naming the rows, never re-decoded."""
     origin = Origin(shown)
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     if not head.strip() and path.stat().st_size <= _SNIFF_BYTES:
         return error("empty_file", origin, "the file is empty",
                      "export the list again; the file on disk has no rows")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and \
-            _valid(path, "utf-16") is None:
-        return "utf-16"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if _valid(path, "utf-16"):
+            return "utf-16"
+        return error("bad_encoding", origin, "the file starts as UTF-16 text but is damaged",
+                     "save the list from Excel as 'CSV UTF-8 (Comma delimited)'")
     if head.startswith(b"PK\x03\x04"):
         return error("not_text", origin, "the file is an Excel workbook, not CSV text",
                      "rename it to .xlsx, or save it from Excel as 'CSV UTF-8'")
     if b"\x00" in head:
         return error("not_text", origin, "the file is binary, not CSV text",
                      "save the list from Excel as 'CSV UTF-8 (Comma delimited)'")
-    if _valid(path, "utf-8-sig") is None:
+    scan = _scan_utf8(path)
+    if not scan.invalid_at:
         return "utf-8-sig"
-    failure = _valid(path, "cp1252")
-    if failure is None:
+    if scan.multibyte or head.startswith(codecs.BOM_UTF8):
+        lines = sorted(set(_line_of(path, scan.invalid_at)))
+        shown_lines = ", ".join(str(n) for n in lines[:10]) + (" …" if len(lines) > 10 else "")
+        return error("mixed_encoding", origin.at(row=lines[0]),
+                     f"the file is UTF-8 text, but line(s) {shown_lines} hold bytes in another "
+                     "encoding (e.g. rows pasted in from a Windows-1252 export); names there "
+                     "would print wrongly", "open the file in Excel, retype or re-paste those "
+                     "rows, and save it as 'CSV UTF-8 (Comma delimited)'")
+    if _valid(path, "cp1252"):
         return "cp1252"
-    return error("bad_encoding", origin,
-                 "the text is neither UTF-8 nor Windows-1252 "
-                 f"(byte {_byte_at(path, failure.start):#04x} at offset {failure.start})",
-                 "save the list from Excel as 'CSV UTF-8 (Comma delimited)'")
-
-
-def _byte_at(path: Path, offset: int) -> int:
+    first = scan.invalid_at[0]
     with path.open("rb") as fh:
-        fh.seek(offset)
-        return fh.read(1)[0]
-
-
-_DELIMITERS = (",", ";", "\t", "|")
+        fh.seek(first)
+        byte = fh.read(1)[0]
+    return error("bad_encoding", origin,
+                 f"the text is neither UTF-8 nor Windows-1252 (byte {byte:#04x} at offset "
+                 f"{first})", "save the list from Excel as 'CSV UTF-8 (Comma delimited)'")
 
 
 def _delimiter(sample: str) -> str:
@@ -97,6 +155,18 @@ def _delimiter(sample: str) -> str:
     return best[2]
 
 
+def _swallowed(values: list[str], delimiter: str, width: int) -> bool:
+    """A quoted field that holds what looks like further rows: an unclosed quote."""
+    if width < 3:
+        return False
+    for value in values:
+        if "\n" in value:
+            for line in value.split("\n")[1:]:
+                if line.count(delimiter) >= width - 2:
+                    return True
+    return False
+
+
 def read_delimited(path: Path, shown: str) -> RawSheet | Problem:
     encoding = detect_encoding(path, shown)
     if isinstance(encoding, Problem):
@@ -104,11 +174,35 @@ def read_delimited(path: Path, shown: str) -> RawSheet | Problem:
     with path.open(encoding=encoding, newline="") as fh:
         delimiter = _delimiter(fh.read(_SNIFF_BYTES))
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+    def items() -> Iterator[RawRow | MergedRange | Problem]:
         with path.open(encoding=encoding, newline="") as fh:
             # Excel's dialect; skipinitialspace also reads hand-written a, "b, c" as two values.
             reader = csv.reader(fh, csv.excel, delimiter=delimiter, skipinitialspace=True)
-            # Spreadsheet row numbers: the n-th record is row n, as Excel shows the file.
-            yield from enumerate(reader, start=1)
+            width = 0
+            # Row numbers as Excel shows the file: the n-th record is row n (a quoted cell
+            # with line breaks is one row).
+            number = 0
+            while True:
+                number += 1
+                try:  # the boundary: csv's errors mean a malformed file
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    yield error("csv_malformed", Origin(shown, row=number),
+                                f"the file is not valid CSV at row {number} ({exc})",
+                                "open it in Excel and save it again as CSV UTF-8")
+                    return
+                if any(v.strip() for v in values):
+                    width = max(width, len(values))
+                if _swallowed(values, delimiter, width):
+                    yield error("csv_malformed", Origin(shown, row=number),
+                                f"a quote (\") opened on row {number} is never closed, so the "
+                                "rows after it were read as one cell",
+                                "open the file in a text editor, find the stray quote on that "
+                                "row and remove it (or double it as \"\" inside a quoted "
+                                "value), then save")
+                    return
+                yield RawRow(number, values)
 
-    return RawSheet(shown, None, rows)
+    return RawSheet(shown, None, items)
