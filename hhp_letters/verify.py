@@ -406,6 +406,7 @@ def check_participants(index: _Index, audit: _Audit, path: Path
             result.fail(f"{path.name}: {problem.message}")
     seen: set[int] = set()
     footers = set(run.get("footer_rows") or [])
+    evidence = _Evidence()
     for item in table.read():
         if not isinstance(item, Row):
             if item.is_error:
@@ -415,7 +416,8 @@ def check_participants(index: _Index, audit: _Audit, path: Path
         if number is None or number in footers:
             continue
         seen.add(number)
-        a = index.conn.execute("SELECT pid, arm FROM alloc WHERE row = ?", (number,)).fetchone()
+        a = index.conn.execute("SELECT pid, arm, authority FROM alloc WHERE row = ?",
+                               (number,)).fetchone()
         pid = item.get("participant_id")
         arm = Arm.parse(item.get("arm"))
         first = item.get("preferred_name") or item.get("first_name")
@@ -424,6 +426,7 @@ def check_participants(index: _Index, audit: _Audit, path: Path
             result.fail(f"{path.name} row {number} (participant {pid!r}) has no allocation "
                         "record")
             continue
+        evidence.add(number, item, a)
         if a["pid"] != pid:
             result.fail(f"{path.name} row {number}: participant {pid!r} but the audit has "
                         f"{a['pid']!r}")
@@ -435,7 +438,76 @@ def check_participants(index: _Index, audit: _Audit, path: Path
     for r in index.rows("SELECT row FROM alloc ORDER BY row"):
         if r["row"] not in seen:
             result.fail(f"audit allocation for row {r['row']} has no row in {path.name}")
+    evidence.judge(index, path.name, run.get("command") == "notes", result)
     return result, names
+
+
+# Reasons a row can be withheld for that the list itself must show.
+_TEAM_REASONS = frozenset({"invalid_team", "unprintable_character", "mixed_cluster"})
+_ROW_REASONS = frozenset({"missing_name", "invalid_address"})
+
+
+class _Evidence:
+    """What the randomised list shows about each treatment row and team, so that a row the
+    run withheld for a reason of its own content must show that reason in the list — a row
+    withheld because of *another* team's problem is caught."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, str]] = {}
+        self.teams: dict[tuple[str, str], list[int]] = {}
+        self.sites: dict[str, set[str]] = {}
+
+    def add(self, number: int, row: Any, a: sqlite3.Row) -> None:
+        from hhp_letters.model import Arm, fold
+
+        values = {f: row.get(f) for f in ("team", "site", "manager_first_name", "first_name",
+                                          "preferred_name", "last_name", "address_1", "town",
+                                          "postcode", "arm")}
+        self.rows[number] = values
+        arm = Arm.parse(values["arm"])
+        if values["site"] and arm is not None:
+            self.sites.setdefault(fold(values["site"]), set()).add(arm.value)
+        if arm is Arm.TREATMENT:
+            key = (str(a["authority"]), fold(values["team"]))
+            self.teams.setdefault(key, []).append(number)
+
+    def judge(self, index: _Index, shown: str, notes: bool, result: Result) -> None:
+        from hhp_letters.model import fold
+        from hhp_letters.postcode import normalise_postcode
+        from hhp_letters.render.fonts import load_fonts
+
+        fonts = load_fonts()
+        for a in index.rows("SELECT row, pid, authority, team, reason FROM alloc WHERE status "
+                            "= 'withheld' AND arm = 'treatment' ORDER BY seq"):
+            reason, row = a["reason"], a["row"]
+            own = self.rows.get(row)
+            if own is None:
+                continue
+            if notes and reason in _TEAM_REASONS:
+                team = self.teams.get((str(a["authority"]), fold(own["team"])), [row])
+                rows = [self.rows[n] for n in team]
+                shows = (
+                    any(not r["team"] or not r["site"] or not r["manager_first_name"]
+                        for r in rows)
+                    or len({fold(r["site"]) for r in rows}) > 1
+                    or len({fold(r["manager_first_name"]) for r in rows}) > 1
+                    or any(fonts.unprintable(r["manager_first_name"], "regular") for r in rows)
+                    or any(len(self.sites.get(fold(r["site"]), set())) > 1 for r in rows))
+                if not shows:
+                    result.fail(f"{shown} row {row} (team {own['team']!r}, {a['authority']}) "
+                                f"was withheld as {reason!r}, but no row of that team shows "
+                                "such a problem: another team's problem withheld it")
+            elif not notes and reason in _ROW_REASONS:
+                if reason == "missing_name":
+                    shows = not (own["first_name"] or own["preferred_name"]) or \
+                        not own["last_name"]
+                else:
+                    shows = not own["address_1"] or not own["town"] or \
+                        normalise_postcode(own["postcode"]) is None
+                if not shows:
+                    result.fail(f"{shown} row {row} ({a['pid']}) was withheld as {reason!r}, "
+                                "but the row shows no such problem")
+
 
 
 def check_rerender(index: _Index, audit: _Audit) -> Result:

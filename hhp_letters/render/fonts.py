@@ -83,6 +83,13 @@ class FontSet:
                    Face("italic", folder / f"{family}-Italic.ttf"))
 
 
+def load_fonts() -> FontSet:
+    """The shipped fonts (what every native letter is measured and printed with)."""
+    from hhp_letters.resources import resource_dir
+
+    return FontSet.load(resource_dir("templates") / "fonts")
+
+
 class _EmbeddedFace:
     """A face's characters for this run, split into ≤256-character PDF fonts, allocated as
     they are first drawn. Subset 0 keeps printable ASCII at its own codes so content streams

@@ -30,10 +30,6 @@ class Rect:
     def shrink(self, margin: float) -> Rect:
         return Rect(self.x0 + margin, self.y0 + margin, self.x1 - margin, self.y1 - margin)
 
-    def contains(self, other: Rect, tolerance: float = 0.01) -> bool:
-        return (other.x0 >= self.x0 - tolerance and other.y0 >= self.y0 - tolerance
-                and other.x1 <= self.x1 + tolerance and other.y1 <= self.y1 + tolerance)
-
     def intersects(self, other: Rect) -> bool:
         return not (other.x1 <= self.x0 or other.x0 >= self.x1 or other.y1 <= self.y0
                     or other.y0 >= self.y1)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageMath, ImageStat
 
+from hhp_letters.errors import InternalError
 from hhp_letters.render.pdf import stream
 
 MM_PER_INCH = 25.4
@@ -43,7 +44,8 @@ def to_cmyk(img: Image.Image) -> Image.Image:
         out = ImageMath.lambda_eval(
             lambda e: e["convert"]((e["m"] - e["v"]) * 255 / (e["m"] + (e["m"] == 0)), "L"),
             m=lightest, v=c)
-        assert isinstance(out, Image.Image)
+        if not isinstance(out, Image.Image):
+            raise InternalError("ImageMath returned a number, not an image")
         return out
 
     return Image.merge("CMYK", (channel(r), channel(g), channel(b), k))

@@ -21,7 +21,7 @@ from docxtpl import DocxTemplate, InlineImage, Listing
 from jinja2 import TemplateError, UndefinedError
 
 from hhp_letters.campaign import Authority
-from hhp_letters.errors import RenderError
+from hhp_letters.errors import InternalError, RenderError
 from hhp_letters.model import LetterJob
 from hhp_letters.problems import Origin, Problem, error, warning
 from hhp_letters.render.templating import environment
@@ -116,10 +116,12 @@ class _BatchTemplate(DocxTemplate):  # type: ignore[misc]
         closing = xml.rfind("<w:sectPr")
         if closing < 0:
             closing = xml.rfind("</w:body>")
-        assert opened is not None
+        if opened is None:
+            raise InternalError("a batch template without a <w:body> (checked by batchable)")
         body = xml[opened.end():closing]
         first = _FIRST_P.match(body)
-        assert first is not None  # checked by WordLetter.batchable
+        if first is None:
+            raise InternalError("a batch template whose body does not start with a paragraph")
         brk = "{% if not loop.first %}<w:pageBreakBefore/>{% endif %}"
         if first.group(1) is None:
             body = body[:first.end()] + f"<w:pPr>{brk}</w:pPr>" + body[first.end():]

@@ -56,6 +56,12 @@ from PIL import Image, ImageChops, ImageMath
 
 from hhp_letters.errors import RenderError
 
+# What decoding a damaged or exotic image can raise: bad input, never our bug.
+_UNDECODABLE: tuple[type[Exception], ...] = (
+    pikepdf.PdfError, pikepdf.UnsupportedImageTypeError, pikepdf.InvalidPdfImageError,
+    pikepdf.models.image.ImageDecompressionError, pikepdf.DataDecodingError,
+    NotImplementedError, ValueError, OSError)
+
 RgbToCmyk = Callable[[float, float, float], tuple[float, float, float, float]]
 """An RGB → CMYK converter on 0..1 values (a formula now, an ICC transform later)."""
 ImageToCmyk = Callable[[Image.Image], Image.Image]
@@ -856,7 +862,7 @@ class _Converter:
     def _convert_image(self, xobject: Any, alpha: float) -> _ConvertedImage:
         try:
             picture = PdfImage(xobject).as_pil_image(apply_mask=False)
-        except Exception as exc:  # pikepdf raises several unrelated types for odd images
+        except _UNDECODABLE as exc:  # the boundary: pikepdf's and Pillow's "cannot decode"
             raise _unsupported(f"an image pikepdf cannot decode ({exc})") from exc
         if picture.mode == "1":
             picture = picture.convert("L")
