@@ -9,9 +9,12 @@ rewritten log is detectable against a copy of it.
 Events, in order: ``run`` (inputs and their hashes), one ``allocation`` per row of the
 randomised list, one ``file`` per file written, and ``close`` (totals).
 
-Personal data never enter the log: people are named by participant id only; their first name
-and feedback appear only as *salted digests* (:func:`text_digest`) so ``verify`` can read a
-letter back and check it.
+Personal data never enter the log: people are named by participant id only; the texts a
+letter prints for them (first name, feedback; a note's manager) appear only as *keyed digests*
+(HMAC-SHA256 under the campaign's own key, :mod:`hhp_letters.keys`), with where each lies in
+the page's text, so ``verify`` can read a letter back and check it whatever the letter's
+design, and nobody can test a list of names against the log. ``audit.sig`` signs the head with
+the campaign's Ed25519 key.
 """
 
 from __future__ import annotations
@@ -25,15 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from hhp_letters.atomic import atomic_open, atomic_write_text
+from hhp_letters.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from hhp_letters.store import FileRecord
 
 GENESIS = "0" * 64
 AUDIT_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
 SUMS_FILE = "SHA256SUMS"
-# written after the audit's file records, so they are covered by SHA256SUMS only
-META_FILES = (AUDIT_FILE, HEAD_FILE, "summary.md", "summary.html")
+SIG_FILE = "audit.sig"
+# written after the audit's file records, so they are covered by SHA256SUMS only (and the
+# summaries are checked by recomputing them from the audit)
+META_FILES = (AUDIT_FILE, HEAD_FILE, SIG_FILE, "summary.md", "summary.html")
 Clock = Callable[[], dt.datetime]
 
 
@@ -45,13 +50,6 @@ def canonical(record: Mapping[str, Any]) -> str:
 def record_hash(record: Mapping[str, Any]) -> str:
     body = {k: v for k, v in record.items() if k != "hash"}
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
-
-
-def text_digest(participant_id: str, text: str) -> str:
-    """Digest of a printed text, salted with the participant id, ignoring white space (so the
-    same check holds however the text was wrapped on the page)."""
-    folded = "".join(text.split())
-    return hashlib.sha256(f"{participant_id}\x1f{folded}".encode()).hexdigest()
 
 
 def file_sha256(path: Path) -> str:
@@ -108,11 +106,11 @@ class Allocation:
     bundle: str | None = None
     pages: tuple[int, int] | None = None
     signatory: str | None = None
-    first_name_sha256: str | None = None
-    feedback_sha256: tuple[str, str] | None = None
+    # keyed digests of what the output prints for this row, and where it lies in its text
+    digests: Mapping[str, str] | None = None
+    text_at: Mapping[str, list[int]] | None = None
     cluster: str | None = None
     team: str | None = None
-    manager_first_name_sha256: str | None = None
     # list rows whose problem withheld this row, when not the row itself (a team's note)
     cause_rows: tuple[int, ...] = ()
 
@@ -122,12 +120,11 @@ class Allocation:
             "authority": self.authority, "status": self.status, "reason": self.reason,
             "output": self.output, "output_sha256": self.output_sha256, "bundle": self.bundle,
             "pages": list(self.pages) if self.pages else None, "signatory": self.signatory,
-            "first_name_sha256": self.first_name_sha256,
-            "feedback_sha256": list(self.feedback_sha256) if self.feedback_sha256 else None}
+            "digests": dict(self.digests) if self.digests is not None else None,
+            "text_at": dict(self.text_at) if self.text_at is not None else None}
         if self.cluster is not None or self.team is not None:
             out["cluster"] = self.cluster
             out["team"] = self.team
-            out["manager_first_name_sha256"] = self.manager_first_name_sha256
         if self.cause_rows:
             out["cause_rows"] = list(self.cause_rows)
         return out
@@ -142,7 +139,7 @@ class InputFile:
 
 def write_audit(folder: Path, *, run: Mapping[str, Any], inputs: Sequence[InputFile],
                 allocations: Iterable[Allocation], files: Iterable[FileRecord],
-                rows: int, clock: Clock = utc_now) -> str:
+                rows: int, sign: Callable[[str], bytes], clock: Clock = utc_now) -> str:
     """Write audit.jsonl and audit.head into ``folder``; return the head hash.
     ``files``: (path, sha256, bytes, kind); ``rows``: how many allocations will follow."""
     input_records = [{"role": f.role, "path": f.shown, "sha256": file_sha256(f.path),
@@ -167,6 +164,7 @@ def write_audit(folder: Path, *, run: Mapping[str, Any], inputs: Sequence[InputF
                 by_arm_and_status=dict(sorted(statuses.items())),
                 reasons=dict(sorted(reasons.items())), files=n_files)
     atomic_write_text(folder / HEAD_FILE, log.head + "\n")
+    atomic_write_bytes(folder / SIG_FILE, sign(log.head))
     return log.head
 
 

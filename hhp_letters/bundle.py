@@ -100,7 +100,7 @@ def _keep(folder: RunFolder, item: Rendered, prefix: str, kind: str, bundle: str
         folder.write(rel.removesuffix(".pdf") + extra.suffix, extra.data, extra.kind)
     record = folder.write(rel, item.pdf, "letter" if kind == "letters" else "note")
     folder.store.add_output(job.key, Output(rel, record.sha256, bundle, item.first_page,
-                                            item.pages))
+                                            item.pages, item.spans))
     sheets = (item.pages + 1) // 2 if duplex else item.pages
     manifest.append((len(manifest) + 1, item.first_page, item.pages, sheets,
                      job.sort_key.replace("\x00", " "), job.postcode))

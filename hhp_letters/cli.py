@@ -251,13 +251,24 @@ def verify_command(
         help="The randomised list: check it is the one the run read, row for row.")] = None,
     rerender: Annotated[bool, typer.Option(
         help="Render every letter again from the recorded inputs and compare bytes.")] = False,
+    expect_head: Annotated[str | None, typer.Option(
+        help="The audit head kept elsewhere (e.g. sent to the researcher): the run must end "
+             "there.")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        help="The campaign's public key (.hhp/audit-signing.pub) to check audit.sig with; "
+             "default: the campaign folder's.")] = None,
+    digest_key: Annotated[Path | None, typer.Option(
+        help="The campaign's digest key (.hhp/digest.key) to read letters back with; "
+             "default: the campaign folder's.")] = None,
 ) -> None:
-    """Re-check a finished run: hash chain, checksums, every row accounted for, no control
-    output, each letter read back. Exits 0 only if every check passes."""
+    """Re-check a finished run: hash chain, checksums, signature, every row accounted for, no
+    control output, each letter read back. Exits 0 only if every check passes."""
     console = _out()
 
     def work() -> int:
-        results = verify_run(run_dir, participants=participants, rerender=rerender)
+        results = verify_run(run_dir, participants=participants, rerender=rerender,
+                             expect_head=expect_head, public_key=public_key,
+                             digest_key=digest_key)
         table = Table(title=f"verify {run_dir}", title_justify="left")
         table.add_column("check")
         table.add_column("result")

@@ -122,6 +122,11 @@ class LetterJob:
     def title(self) -> str:
         return f"Letter {self.participant_id}"
 
+    def fields(self) -> dict[str, str]:
+        """The personal texts a letter must show, as read back and digested in the audit."""
+        return {"first_name": self.first_name, "feedback_1": self.feedback[0],
+                "feedback_2": self.feedback[1]}
+
 
 @dataclass(frozen=True, slots=True)
 class NoteJob:
@@ -148,6 +153,9 @@ class NoteJob:
     @property
     def title(self) -> str:
         return f"Note for {self.team}"
+
+    def fields(self) -> dict[str, str]:
+        return {"manager_first_name": self.manager_first_name}
 
 
 Job = LetterJob | NoteJob

@@ -21,7 +21,6 @@ from hhp_letters.audit import (
     Clock,
     InputFile,
     file_sha256,
-    text_digest,
     utc_now,
     write_audit,
     write_sums,
@@ -30,6 +29,7 @@ from hhp_letters.bundle import Written, job_ticket, write_bundles
 from hhp_letters.campaign import Campaign, Kind, load_campaign
 from hhp_letters.checks import Checked, check, verdict
 from hhp_letters.errors import InternalError, ProblemsFound, UsageError
+from hhp_letters.keys import CampaignKeys, campaign_keys, keyed_digest
 from hhp_letters.merge import Merged, merge, withheld_reason
 from hhp_letters.problems import Problem, ordered
 from hhp_letters.proof import contact_sheet
@@ -174,11 +174,13 @@ def run(prepared: Prepared, stage: Staging, *, skip_invalid: bool = False, force
         folder.write("job-ticket.txt", job_ticket(campaign, written).encode("utf-8"),
                      "job_ticket")
     options = {"force": force, "skip_invalid": skip_invalid, "proof": layout.proof}
+    keys = campaign_keys(campaign.root)
     tally = Tally()  # the summary is counted from the records as the audit writes them
-    head = write_audit(stage.folder, run=_run_record(prepared, options),
-                       inputs=_inputs(prepared), allocations=tally.watch(allocations(prepared)),
+    head = write_audit(stage.folder, run=_run_record(prepared, options, keys),
+                       inputs=_inputs(prepared),
+                       allocations=tally.watch(allocations(prepared, keys.digest_key)),
                        files=store.files(), rows=prepared.checked.counts.participants,
-                       clock=clock)
+                       sign=keys.sign, clock=clock)
     summary = tally.summary(head=head, title=campaign.spec.campaign.name, kind=campaign.kind)
     atomic_write_text(stage.folder / "summary.md", to_markdown(summary))
     atomic_write_text(stage.folder / "summary.html", to_html(summary))
@@ -186,10 +188,13 @@ def run(prepared: Prepared, stage: Staging, *, skip_invalid: bool = False, force
     return written, summary.withheld, head
 
 
-def _run_record(prepared: Prepared, options: dict[str, bool]) -> dict[str, Any]:
+def _run_record(prepared: Prepared, options: dict[str, bool], keys: CampaignKeys
+                ) -> dict[str, Any]:
     campaign = prepared.campaign
     spec = campaign.spec
     return {"tool": "hhp-letters", "version": __version__, "command": spec.campaign.kind,
+            "digests": "hmac-sha256 with the campaign's .hhp/digest.key, of the read-back form",
+            "signing_key": keys.public_pem.decode("ascii"),
             "options": options, "campaign": str(campaign.path),
             "campaign_name": spec.campaign.name,
             "campaign_sha256": file_sha256(campaign.path),
@@ -216,8 +221,9 @@ def _inputs(prepared: Prepared) -> list[InputFile]:
     return files
 
 
-def allocations(prepared: Prepared) -> Iterator[Allocation]:
-    """One record per row of the randomised list, in list order, streamed from the store."""
+def allocations(prepared: Prepared, key: bytes) -> Iterator[Allocation]:
+    """One record per row of the randomised list, in list order, streamed from the store.
+    What each output prints for its row is recorded as keyed digests (``key``)."""
     checked = prepared.checked
     store = checked.store
     notes = checked.campaign.kind == "notes"
@@ -226,9 +232,9 @@ def allocations(prepared: Prepared) -> Iterator[Allocation]:
         code = p.authority.code if p.authority else None
         reason = withheld_reason(p)
         output = None
-        key = p.team_key
+        team = p.team_key
         if reason is None:
-            job = key.text if notes and key is not None else p.participant_id
+            job = team.text if notes and team is not None else p.participant_id
             output = store.output_for(job)
         cluster: dict[str, Any] = {"cluster": p.site, "team": p.team} if notes else {}
         if output is None:
@@ -244,15 +250,18 @@ def allocations(prepared: Prepared) -> Iterator[Allocation]:
             bundle=output.bundle, pages=(output.first_page, output.first_page + output.pages - 1),
             signatory=p.authority.signatory.name)
         if notes:
-            yield Allocation(**common, **cluster,
-                             manager_first_name_sha256=text_digest(p.participant_id,
-                                                                   p.manager_first_name))
-            continue
-        feedback = store.feedback_for(p.participant_id)
-        if feedback is None:
-            raise InternalError(f"participant {p.participant_id!r} has a letter but no "
-                                "feedback")
-        yield Allocation(**common,
-                         first_name_sha256=text_digest(p.participant_id, p.greeting_name),
-                         feedback_sha256=(text_digest(p.participant_id, feedback.line_1),
-                                          text_digest(p.participant_id, feedback.line_2)))
+            texts = {"manager_first_name": p.manager_first_name}
+        else:
+            feedback = store.feedback_for(p.participant_id)
+            if feedback is None:
+                raise InternalError(f"participant {p.participant_id!r} has a letter but no "
+                                    "feedback")
+            texts = {"first_name": p.greeting_name, "feedback_1": feedback.line_1,
+                     "feedback_2": feedback.line_2}
+        if set(texts) != set(output.spans):
+            raise InternalError(f"the output of {p.participant_id!r} records where "
+                                f"{sorted(output.spans)} lie, not {sorted(texts)}")
+        yield Allocation(**common, **cluster,
+                         digests={k: keyed_digest(key, p.participant_id, v)
+                                  for k, v in texts.items()},
+                         text_at=output.spans)

@@ -24,6 +24,7 @@ folder for ``check``), so a killed run leaves it in one known place.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -57,9 +58,9 @@ CREATE TABLE errors (seq INTEGER NOT NULL, stage TEXT NOT NULL, code TEXT NOT NU
                      cause INTEGER, UNIQUE (seq, stage, code));
 CREATE INDEX errors_seq ON errors(seq);
 CREATE TABLE orders (seq INTEGER PRIMARY KEY, sort_key TEXT NOT NULL);
-CREATE TABLE pages (job TEXT PRIMARY KEY, content BLOB NOT NULL);
+CREATE TABLE pages (job TEXT PRIMARY KEY, content BLOB NOT NULL, spans TEXT NOT NULL);
 CREATE TABLE outputs (job TEXT PRIMARY KEY, path TEXT, sha256 TEXT, bundle TEXT,
-                      first_page INTEGER, pages INTEGER);
+                      first_page INTEGER, pages INTEGER, spans TEXT);
 CREATE TABLE files (seq INTEGER PRIMARY KEY, path TEXT UNIQUE, sha256 TEXT, bytes INTEGER,
                     kind TEXT);
 """
@@ -80,6 +81,7 @@ class Output:
     bundle: str
     first_page: int
     pages: int
+    spans: dict[str, list[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,29 +425,31 @@ class Store:
 
     # -- render: pages laid out once ------------------------------------------------------------
 
-    def add_page(self, job: str, content: bytes) -> None:
-        self._conn.execute("INSERT INTO pages VALUES (?, ?)", (job, content))
+    def add_page(self, job: str, content: bytes, spans: dict[str, list[int]]) -> None:
+        self._conn.execute("INSERT INTO pages VALUES (?, ?, ?)",
+                           (job, content, json.dumps(spans, sort_keys=True)))
 
-    def page(self, job: str) -> bytes | None:
-        r = self._conn.execute("SELECT content FROM pages WHERE job = ?", (job,)).fetchone()
-        return None if r is None else bytes(r[0])
+    def page(self, job: str) -> tuple[bytes, dict[str, list[int]]] | None:
+        r = self._conn.execute("SELECT content, spans FROM pages WHERE job = ?",
+                               (job,)).fetchone()
+        return None if r is None else (bytes(r[0]), json.loads(r[1]))
 
     # -- bundle: outputs and files ----------------------------------------------------------------
 
     def add_output(self, job: str, output: Output) -> None:
-        self._conn.execute("INSERT INTO outputs VALUES (?,?,?,?,?,?)",
+        self._conn.execute("INSERT INTO outputs VALUES (?,?,?,?,?,?,?)",
                            (job, output.path, output.sha256, output.bundle, output.first_page,
-                            output.pages))
+                            output.pages, json.dumps(output.spans, sort_keys=True)))
 
     def output_for(self, job: str) -> Output | None:
-        r = self._conn.execute("SELECT path, sha256, bundle, first_page, pages FROM outputs "
-                               "WHERE job = ?", (job,)).fetchone()
-        return None if r is None else Output(r[0], r[1], r[2], r[3], r[4])
+        r = self._conn.execute("SELECT path, sha256, bundle, first_page, pages, spans FROM "
+                               "outputs WHERE job = ?", (job,)).fetchone()
+        return None if r is None else Output(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]))
 
     def outputs_in_bundle_order(self) -> Iterator[tuple[str, Output]]:
-        for r in self._conn.execute("SELECT job, path, sha256, bundle, first_page, pages FROM "
-                                    "outputs ORDER BY bundle, first_page"):
-            yield r[0], Output(r[1], r[2], r[3], r[4], r[5])
+        for r in self._conn.execute("SELECT job, path, sha256, bundle, first_page, pages, spans "
+                                    "FROM outputs ORDER BY bundle, first_page"):
+            yield r[0], Output(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
 
     def add_file(self, record: FileRecord) -> None:
         self._conn.execute("INSERT INTO files (path, sha256, bytes, kind) VALUES (?,?,?,?)",

@@ -4,8 +4,9 @@ reason), per arm and per authority; for cluster trials, clusters and people as w
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hhp_letters.audit import Allocation
 from hhp_letters.errors import InternalError
@@ -81,27 +82,29 @@ class Tally:
         self.table: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         self.total = 0
 
-    def add(self, a: Allocation) -> None:
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Count one allocation record (as the audit holds it)."""
         self.total += 1
-        arm = a.arm or "unknown"
+        arm = str(record.get("arm") or "unknown")
+        status, cluster = record.get("status"), record.get("cluster")
         self.allocated[arm] += 1
-        if a.status == "produced":
+        if status == "produced":
             self.produced[arm] += 1
         else:
-            self.withheld[arm][a.reason or "unknown"] += 1
-        if a.cluster:
-            self.clusters[arm].add(a.cluster)
-            self.people_in[(arm, a.cluster)] += 1
-            if a.status == "produced":
-                self.produced_clusters[arm].add(a.cluster)
-        cell = self.table[(a.authority or "?", arm)]
+            self.withheld[arm][str(record.get("reason") or "unknown")] += 1
+        if cluster:
+            self.clusters[arm].add(str(cluster))
+            self.people_in[(arm, str(cluster))] += 1
+            if status == "produced":
+                self.produced_clusters[arm].add(str(cluster))
+        cell = self.table[(str(record.get("authority") or "?"), arm)]
         cell[0] += 1
-        cell[1 if a.status == "produced" else 2] += 1
+        cell[1 if status == "produced" else 2] += 1
 
     def watch(self, allocations: Iterable[Allocation]) -> Iterator[Allocation]:
         """Pass ``allocations`` through, counting each."""
         for a in allocations:
-            self.add(a)
+            self.add(a.fields())
             yield a
 
     def summary(self, *, title: str, kind: str, head: str) -> Summary:

@@ -9,7 +9,7 @@ stays flat for a run of any size and no page's text is kept.
 from __future__ import annotations
 
 import json
-import re
+import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -22,14 +22,25 @@ from hhp_letters.audit import (
     GENESIS,
     HEAD_FILE,
     META_FILES,
+    SIG_FILE,
     SUMS_FILE,
     canonical,
     file_sha256,
     record_hash,
-    text_digest,
 )
 from hhp_letters.errors import HhpError, UsageError
+from hhp_letters.keys import (
+    DIGEST_KEY,
+    PUBLIC_KEY,
+    SECRETS_DIR,
+    keyed_digest,
+    read_digest_key,
+    read_public_key,
+    readback_form,
+    signature_ok,
+)
 from hhp_letters.pdftext import UnreadablePdf, page_count_and_text
+from hhp_letters.summary import Tally, to_html, to_markdown
 
 META = frozenset({*META_FILES, SUMS_FILE})
 MAX_DETAILS = 20
@@ -56,7 +67,7 @@ class Result:
 _INDEX = """
 CREATE TABLE alloc (seq INTEGER, row INTEGER, pid TEXT, arm TEXT, authority TEXT,
                     status TEXT, reason TEXT, output TEXT, sha TEXT, team TEXT,
-                    cluster TEXT, name_sha TEXT, feedback TEXT, causes TEXT);
+                    cluster TEXT, digests TEXT, text_at TEXT, causes TEXT);
 CREATE INDEX alloc_row ON alloc(row);
 CREATE TABLE recorded (path TEXT, sha TEXT, kind TEXT, seq INTEGER);
 CREATE INDEX recorded_path ON recorded(path);
@@ -89,6 +100,8 @@ class _Audit:
     run: dict[str, Any] = field(default_factory=dict)
     close: dict[str, Any] = field(default_factory=dict)
     allocations: int = 0
+    head: str = ""
+    tally: Tally = field(default_factory=Tally)
 
 
 def _walk(run: Path, result: Result) -> Iterator[tuple[str, Path]]:
@@ -143,6 +156,7 @@ def check_chain(run: Path, index: _Index) -> tuple[Result, _Audit]:
             _index_record(record, number, audit, index)
             last_event = record.get("event")
             result.checked += 1
+    audit.head = prev
     head_path = run / HEAD_FILE
     head = head_path.read_text(encoding="utf-8", errors="replace").strip() \
         if head_path.is_file() else None
@@ -164,7 +178,7 @@ def _index_record(record: dict[str, Any], number: int, audit: _Audit, index: _In
         audit.close = record
     elif event == "allocation":
         audit.allocations += 1
-        feedback = record.get("feedback_sha256")
+        audit.tally.add(record)
         index.conn.execute(
             "INSERT INTO alloc VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (record.get("seq"), _scalar(record.get("row")), _text(record.get("participant_id")),
@@ -172,8 +186,7 @@ def _index_record(record: dict[str, Any], number: int, audit: _Audit, index: _In
              _text(record.get("status")), _text(record.get("reason")),
              _text(record.get("output")), _text(record.get("output_sha256")),
              _text(record.get("team")), _text(record.get("cluster")),
-             _text(record.get("first_name_sha256") or record.get("manager_first_name_sha256")),
-             json.dumps(feedback) if isinstance(feedback, list) else None,
+             json.dumps(record.get("digests")), json.dumps(record.get("text_at")),
              json.dumps(record.get("cause_rows") or [])))
     elif event == "file":
         index.conn.execute("INSERT INTO recorded VALUES (?,?,?,?)",
@@ -330,22 +343,22 @@ def _check_teams(index: _Index, result: Result) -> None:
                             "problem must not withhold it")
 
 
-_QUOTED = re.compile("\u201c")
-_GREETING = re.compile(r"Dear\s+(.+?)(?:\s+and your team)?,")
-
-
-def _quoted_digests(pid: str, text: str) -> set[str]:
-    """Digests of every “…” span (any pairing, so quotes inside feedback do not matter)."""
-    opens = [m.start() for m in _QUOTED.finditer(text)]
-    closes = [i for i, c in enumerate(text) if c == "\u201d"]
-    return {text_digest(pid, text[o + 1:c]) for o in opens for c in closes if c > o}
-
-
-def check_readback(run: Path, index: _Index, names: dict[str, str] | None) -> Result:
+def check_readback(run: Path, index: _Index, names: dict[str, set[str]] | None,
+                   key: bytes | None) -> Result:
+    """Each output's text layer, read now, shows at the recorded places exactly the texts the
+    audit has keyed digests of: its own participant's name and feedback, whatever the design;
+    with the list, no line of it is another participant's full name."""
     result = Result("each output reads back: its own name (and feedback), nobody else's")
-    full_names = {"".join(v.split()): k for k, v in (names or {}).items()}
-    last: tuple[str, int, str] | None = None  # notes: one file serves a whole team
-    for a in index.rows("SELECT pid, output, name_sha, feedback FROM alloc WHERE status = "
+    if key is None:
+        result.fail("no campaign digest key to read letters back with: give --digest-key "
+                    "(the campaign's .hhp/digest.key)")
+        return result
+    by_name: dict[str, set[str]] = {}
+    for pid, forms in (names or {}).items():
+        for form in forms:
+            by_name.setdefault(form, set()).add(pid)
+    last: tuple[str, int, str, list[str]] | None = None  # notes: one file serves a team
+    for a in index.rows("SELECT pid, output, digests, text_at FROM alloc WHERE status = "
                         "'produced' ORDER BY output, seq"):
         pid, rel = str(a["pid"]), str(a["output"])
         if last is None or last[0] != rel:
@@ -353,42 +366,39 @@ def check_readback(run: Path, index: _Index, names: dict[str, str] | None) -> Re
                 pages, text = page_count_and_text(run / rel)
             except (OSError, UnreadablePdf) as exc:
                 result.fail(f"{rel}: cannot be read as a PDF ({exc})")
+                last = None
                 continue
-            last = (rel, pages, text)
-        _, pages, text = last
+            last = (rel, pages, readback_form(text),
+                    [readback_form(line) for line in text.splitlines()])
+        _, pages, form, lines = last
         if pages != 1:
             result.fail(f"{rel}: {pages} pages, expected 1")
-        match = _GREETING.search(text)
-        if match is None or text_digest(pid, match.group(1)) != a["name_sha"]:
-            found = match.group(1) if match else "no greeting"
-            result.fail(f"{rel}: the greeting ({found!r}) is not participant {pid}'s name")
-        wanted = json.loads(a["feedback"]) if a["feedback"] else None
-        if wanted:
-            digests = _quoted_digests(pid, text)
-            for n, digest in enumerate(wanted, start=1):
-                if digest not in digests:
-                    result.fail(f"{rel}: feedback line {n} of participant {pid} is not in the "
-                                "letter")
-        if full_names:
-            own = "".join((names or {}).get(pid, "").split())
-            for line in text.splitlines():
-                key = "".join(line.split())
-                other = full_names.get(key)
-                if other is not None and other != pid and key != own:
-                    result.fail(f"{rel}: names participant {other}, not {pid}")
+        digests = json.loads(a["digests"]) or {}
+        spans = json.loads(a["text_at"]) or {}
+        if not digests or set(digests) != set(spans):
+            result.fail(f"{rel}: the audit records no read-back for participant {pid}")
+        for name, digest in sorted(digests.items()):
+            start, end = (spans.get(name) or [0, 0])[:2]
+            if keyed_digest(key, pid, form[start:end]) != digest:
+                result.fail(f"{rel}: the {name.replace('_', ' ')} printed is not participant "
+                            f"{pid}'s (the letter was changed or swapped)")
+        for line in lines:
+            named = by_name.get(line)
+            if named and pid not in named:  # a name two people share is not a failure
+                result.fail(f"{rel}: names participant {min(named)}, not {pid}")
         result.checked += 1
     return result
 
 
 def check_participants(index: _Index, audit: _Audit, path: Path
-                       ) -> tuple[Result, dict[str, str]]:
+                       ) -> tuple[Result, dict[str, set[str]]]:
     """The randomised list given now is the one the run read, row for row and arm for arm."""
     from hhp_letters.fields import LIST_FIELDS
     from hhp_letters.model import Arm
     from hhp_letters.sources import Row, read_table
 
     result = Result("--participants: same list, same rows, same arms")
-    names: dict[str, str] = {}
+    names: dict[str, set[str]] = {}
     run = audit.run
     recorded = next((i for i in run.get("inputs", []) if i.get("role") == "participants"), None)
     if recorded is None:
@@ -420,8 +430,9 @@ def check_participants(index: _Index, audit: _Audit, path: Path
                                (number,)).fetchone()
         pid = item.get("participant_id")
         arm = Arm.parse(item.get("arm"))
-        first = item.get("preferred_name") or item.get("first_name")
-        names[pid] = f"{first} {item.get('last_name')}".strip()
+        last = item.get("last_name")
+        names[pid] = {readback_form(f"{first} {last}") for first in (
+            item.get("first_name"), item.get("preferred_name")) if first}
         if a is None:
             result.fail(f"{path.name} row {number} (participant {pid!r}) has no allocation "
                         "record")
@@ -555,27 +566,81 @@ def check_rerender(index: _Index, audit: _Audit) -> Result:
     return result
 
 
-def verify_run(run: Path, *, participants: Path | None = None,
-               rerender: bool = False) -> list[Result]:
+def check_seal(run: Path, audit: _Audit, *, expect_head: str | None,
+               public_key: Path | None, campaign_root: Path | None) -> Result:
+    """The audit is the one the campaign signed (and, given, the head kept elsewhere), and the
+    summaries are what its records add up to."""
+    result = Result("signed by the campaign; summaries match the audit")
+    if expect_head is not None and expect_head.strip().lower() != audit.head:
+        result.fail(f"the audit ends at {audit.head[:12]}…, not at the expected head "
+                    f"{expect_head.strip()[:12]}…: this is not the run that was recorded")
+    key_path = public_key or (campaign_root / SECRETS_DIR / PUBLIC_KEY
+                              if campaign_root is not None else None)
+    sig_path = run / SIG_FILE
+    if key_path is None or not key_path.is_file():
+        result.fail("no public key to check audit.sig against: give --public-key (the "
+                    "campaign's .hhp/audit-signing.pub)")
+    elif not sig_path.is_file():
+        result.fail(f"{SIG_FILE} is missing: the audit is not signed")
+    else:
+        public = read_public_key(key_path)
+        if public is None:
+            result.fail(f"{key_path} is not an Ed25519 public key")
+        elif not signature_ok(public, audit.head, sig_path.read_bytes()):
+            result.fail(f"{SIG_FILE} is not the campaign key's signature of this audit's head: "
+                        "the audit was rewritten, or signed by another key")
+        result.checked += 1
+    if audit.run:
+        summary = audit.tally.summary(head=audit.head, title=str(audit.run.get(
+            "campaign_name", "")), kind=str(audit.run.get("command", "letters")))
+        for name, text in (("summary.md", to_markdown(summary)),
+                           ("summary.html", to_html(summary))):
+            path = run / name
+            if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+                result.fail(f"{name} is not what the audit's records add up to (it was "
+                            "edited, or is missing)")
+            result.checked += 1
+    return result
+
+
+def _campaign_root(audit: _Audit) -> Path | None:
+    recorded = audit.run.get("campaign")
+    if not recorded:
+        return None
+    path = Path(str(recorded))
+    return path.parent if path.is_file() else None
+
+
+def verify_run(run: Path, *, participants: Path | None = None, rerender: bool = False,
+               expect_head: str | None = None, public_key: Path | None = None,
+               digest_key: Path | None = None) -> list[Result]:
     if not run.is_dir():
         raise UsageError(f"no run folder at {run}",
                          hint="give the folder a `letters` or `notes` run created")
     if participants is not None and not participants.is_file():
         raise UsageError(f"no file at {participants}", hint="give the randomised list file")
-    with tempfile.TemporaryDirectory(prefix="hhp-verify-") as tmp:
+    for given, what in ((public_key, "--public-key"), (digest_key, "--digest-key")):
+        if given is not None and not given.is_file():
+            raise UsageError(f"no file at {given}", hint=f"give {what} a key file")
+    with tempfile.TemporaryDirectory(prefix=f"hhp-verify-{os.getpid()}-") as tmp:
         index = _Index(Path(tmp))
         try:
             chain, audit = check_chain(run, index)
             files = hash_folder(run, index)
+            root = _campaign_root(audit)
             results = [chain, check_sums(run, index), check_outputs(index),
-                       check_allocations(index, audit)]
+                       check_allocations(index, audit),
+                       check_seal(run, audit, expect_head=expect_head, public_key=public_key,
+                                  campaign_root=root)]
             if not files.ok:
                 results.insert(1, files)
             names = None
             if participants is not None:
-                given, names = check_participants(index, audit, participants)
-                results.append(given)
-            results.append(check_readback(run, index, names))
+                given_list, names = check_participants(index, audit, participants)
+                results.append(given_list)
+            key_file = digest_key or (root / SECRETS_DIR / DIGEST_KEY if root else None)
+            key = read_digest_key(key_file) if key_file is not None else None
+            results.append(check_readback(run, index, names, key))
             if rerender:
                 try:
                     results.append(check_rerender(index, audit))

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from hhp_letters.keys import readback_form
 from hhp_letters.model import Job
 from hhp_letters.problems import Problem
 from hhp_letters.render.pdf import Sink
@@ -20,12 +21,30 @@ class Extra:
     kind: str
 
 
+Spans = dict[str, list[int]]  # field -> [start, end) in the page's read-back text
+
+
+def find_spans(page_text: str, fields: dict[str, str]) -> Spans | str:
+    """Where each field's text lies in a page's text (both in read-back form), or the name of
+    the first field the page does not show."""
+    form = readback_form(page_text)
+    spans: Spans = {}
+    for name, value in fields.items():
+        wanted = readback_form(value)
+        at = form.find(wanted) if wanted else -1
+        if at < 0:
+            return name
+        spans[name] = [at, at + len(wanted)]
+    return spans
+
+
 @dataclass(frozen=True)
 class Rendered:
     job: Job
     pdf: bytes  # the letter's own file
     first_page: int  # in the bundle, from 1
     pages: int  # in the bundle, padding included
+    spans: Spans  # where the job's fields lie in the page's read-back text
     extras: tuple[Extra, ...] = ()
 
 

@@ -53,8 +53,9 @@ class LetterDesign(Design):
                                else (A4[1] / 2,))
         self.logo_box = self.place_logo(LEFT, LOGO_TOP, LOGO_MAX_W, LOGO_MAX_H)
         self.date_line = self._date_line()
-        # the date is the same on every letter of the authority: it goes in the letterhead form
-        self.header_lines = (*self._return_address(), self.date_line)
+        # The date is drawn on the page, just after the addressee's name: a text layer's
+        # reading order then matches the drawing order (the two share a line on the page).
+        self.header_lines = self._return_address()
         self.body_top = max(self.window.reach.y1, self.date_line.baseline / MM + 2) + \
             BODY_GAP_AFTER_WINDOW
 
@@ -83,7 +84,7 @@ class LetterDesign(Design):
         if self.logo_box.intersects(reach):
             faults.append("the logo reaches into the envelope window; use a wider logo "
                           "(less tall) or an envelope whose window sits lower")
-        for line in self.header_lines:
+        for line in (*self.header_lines, self.date_line):
             if self.box(line).intersects(reach) or line.x < LEFT * MM:
                 faults.append(f"return address line {line.text!r} reaches into the envelope "
                               "window or past the margin; shorten it")
@@ -121,6 +122,8 @@ class LetterDesign(Design):
                     f"{what} is {width / MM:.0f} mm wide; the envelope window takes "
                     f"{address.width:.0f} mm", "shorten or abbreviate it"))
             lines.append(TextLine("regular", ADDRESS_SIZE, address.x0 * MM, baseline, text))
+            if i == 0:
+                lines.append(self.date_line)
             baseline += ADDRESS_LEADING
         block_bottom = lines[-1].baseline - self.fonts.descent("regular") * ADDRESS_SIZE / 1000
         if block_bottom > address.y1 * MM + 0.01:

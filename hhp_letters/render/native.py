@@ -13,6 +13,7 @@ import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from hhp_letters import __version__
@@ -21,7 +22,7 @@ from hhp_letters.errors import InternalError
 from hhp_letters.merge import Merged
 from hhp_letters.model import Job, LetterJob
 from hhp_letters.problems import Origin, Problem, error
-from hhp_letters.render.backend import Rendered
+from hhp_letters.render.backend import Rendered, find_spans
 from hhp_letters.render.fonts import FontSet, TextEncoder
 from hhp_letters.render.images import PreparedImage, prepare_image
 from hhp_letters.render.layout import Design, Encoder, Metrics, Plan
@@ -121,6 +122,8 @@ def lay_out_native(campaign: Campaign, merged: Merged, assets: Assets, *, proof:
                                                           column=f"authorities[{i}]"), fault))
     heads = {code: d.letterhead_content(encoder) for code, d in designs.items()
              if code not in skip}
+    marks = {code: watermark(encoder, assets.fonts, d.page_w, d.page_h) if proof else b""
+             for code, d in designs.items()}
     broken = {a.code for i, a in enumerate(campaign.spec.authorities, start=1)
               if any(p.origin.column == f"authorities[{i}]" for p in problems)}
     for job in merged.jobs(("check",)):
@@ -137,14 +140,32 @@ def lay_out_native(campaign: Campaign, merged: Merged, assets: Assets, *, proof:
         if code in broken:  # the letterhead itself is wrong: nothing of it may be printed
             _withhold(store, job, "letter_design")
             continue
-        content = design.content(plan, encoder)
-        if proof:
-            content = watermark(encoder, assets.fonts, design.page_w, design.page_h) + content
-        store.add_page(job.key, stream(content, {}))
+        spans = find_spans(page_text(design, plan), job.fields())
+        if isinstance(spans, str):  # a custom body that leaves out a name or the feedback
+            problems.append(_not_shown(campaign, job, spans))
+            _withhold(store, job, "letter_design")
+            continue
+        content = marks[code] + design.content(plan, encoder)
+        store.add_page(job.key, stream(content, {}), spans)
     shared = {code: _shared_block(designs[code], images[code], heads[code], encoder)
               for code in heads}
     first = next(iter(designs.values()))
     return NativeLayout(campaign, store, shared, (first.page_w, first.page_h), tuple(problems))
+
+
+def page_text(design: Design, plan: Plan) -> str:
+    """The page's text in the order its text layer holds it: the letterhead (drawn first, as
+    a form), then the page's own lines (the watermark is outlines, not text)."""
+    return "\n".join(line.text for line in (*design.header_lines, *plan.lines))
+
+
+def _not_shown(campaign: Campaign, job: Job, field: str) -> Problem:
+    body = "[letters] body" if campaign.kind == "letters" else "[notes] body"
+    marker = "[[feedback]]" if field.startswith("feedback") else "{{ " + field + " }}"
+    return error("letter_design", Origin(campaign.path.name, column=body),
+                 f"the {campaign.kind[:-1]} for {job.key!r} does not print its {field.replace('_', ' ')}",
+                 f"put {marker} in the template: every {campaign.kind[:-1]} must show it",
+                 job.key if isinstance(job, LetterJob) else None)
 
 
 def _shared_block(design: Design, images: tuple[PreparedImage, PreparedImage], head: bytes,
@@ -166,16 +187,67 @@ def _shared_block(design: Design, images: tuple[PreparedImage, PreparedImage], h
 
 
 def watermark(encoder: Encoder, fonts: Metrics, page_w: float, page_h: float) -> bytes:
-    """A light diagonal PROOF across the page, drawn first so the letter stays readable."""
+    """A light diagonal PROOF across the page, drawn first so the letter stays readable. It is
+    drawn as outlines, not text: it must never enter the page's text layer, whose reading
+    order the audit's read-back relies on."""
+    del encoder
     angle = math.atan2(page_h, page_w)
     c, s = math.cos(angle), math.sin(angle)
     size = 160.0 * min(page_w, page_h) / 595.0
-    text = encoder.show("PROOF", "bold", size, 0, 0)
     width = fonts.width("PROOF", "bold", size)
     x = page_w / 2 - c * width / 2 + s * size * 0.35
     y = page_h / 2 - s * width / 2 - c * size * 0.35
-    return (b"q %s %s %s %s %s %s cm 0 0 0 0.22 k BT %s ET Q\n" % (
-        *(number(v).encode() for v in (c, s, -s, c, x, y)), text))
+    scale = size / 1000.0
+    return (b"q %s %s %s %s %s %s cm %s 0 0 %s 0 0 cm 0 0 0 0.22 k\n%sQ\n" % (
+        *(number(v).encode() for v in (c, s, -s, c, x, y)), number(scale).encode(),
+        number(scale).encode(), _proof_outlines()))
+
+
+def _proof_outlines() -> bytes:
+    """"PROOF" in Carlito Bold as filled paths, in 1/1000 em units."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(resource_dir("templates") / "fonts" / "Carlito-Bold.ttf")) as font:
+        return _outlines(font, "PROOF")
+
+
+def _outlines(font: Any, text: str) -> bytes:
+    from fontTools.pens.basePen import BasePen
+
+    per_em = 1000.0 / font["head"].unitsPerEm
+    glyphs = font.getGlyphSet()
+    cmap = font.getBestCmap()
+    out: list[bytes] = []
+
+    class _Pen(BasePen):  # type: ignore[misc]
+        def __init__(self, dx: float) -> None:
+            super().__init__(glyphs)
+            self.dx = dx
+
+        def _pt(self, p: tuple[float, float]) -> bytes:
+            return b"%s %s" % (number(self.dx + p[0] * per_em).encode(),
+                               number(p[1] * per_em).encode())
+
+        def _moveTo(self, p: tuple[float, float]) -> None:
+            out.append(self._pt(p) + b" m ")
+
+        def _lineTo(self, p: tuple[float, float]) -> None:
+            out.append(self._pt(p) + b" l ")
+
+        def _curveToOne(self, p1: tuple[float, float], p2: tuple[float, float],
+                        p3: tuple[float, float]) -> None:
+            out.append(b"%s %s %s c " % (self._pt(p1), self._pt(p2), self._pt(p3)))
+
+        def _closePath(self) -> None:
+            out.append(b"h\n")
+
+    dx = 0.0
+    for char in text:
+        name = cmap[ord(char)]
+        glyph = glyphs[name]
+        glyph.draw(_Pen(dx))
+        dx += glyph.width * per_em
+    return b"".join(out) + b"f\n"
 
 
 def single_page(campaign: Campaign, assets: Assets, job: Job, *, proof: bool = False
@@ -212,9 +284,10 @@ class NativeBackend:
         shared = layout.shared[authority.code]
         doc = DocumentWriter(out, shared, layout.page_size)
         for job in jobs:
-            page = layout.store.page(job.key)
-            if page is None:
+            laid_out = layout.store.page(job.key)
+            if laid_out is None:
                 raise InternalError(f"{job.title} reached the bundle without a laid-out page")
+            page, spans = laid_out
             single = _single(shared, layout.page_size, page,
                              doc_info(layout.campaign, job.title, authority,
                                       f"hhp-letters {self.kind}"))
@@ -222,7 +295,7 @@ class NativeBackend:
             doc.add_page(page)
             if duplex:
                 doc.add_page(None)
-            yield Rendered(job, single, first, doc.page_count - first + 1)
+            yield Rendered(job, single, first, doc.page_count - first + 1, spans)
         doc.finish(doc_info(layout.campaign, f"Bundle {name}", authority,
                             f"{len(jobs)} {self.kind}"))
 

@@ -26,7 +26,7 @@ from hhp_letters.errors import InternalError
 from hhp_letters.model import Job, LetterJob
 from hhp_letters.pdftext import page_count_and_text
 from hhp_letters.problems import Problem, error
-from hhp_letters.render.backend import Extra, Rendered
+from hhp_letters.render.backend import Extra, Rendered, Spans, find_spans
 from hhp_letters.render.images import flatten_onto_white
 from hhp_letters.render.layout import Metrics
 from hhp_letters.render.letter import format_date
@@ -113,14 +113,14 @@ class WordBackend:
                 continue
             pdf = self._single_page_pdf(page, job.title, authority.name)
             found = readback_problems(job, pdf, page, shown)
-            if found:
+            if isinstance(found, list):
                 yield from found
                 continue
             first = len(writer.pages) + 1
             writer.add_page(page)
             if duplex:
                 writer.add_blank_page(float(page.mediabox.width), float(page.mediabox.height))
-            yield Rendered(job, pdf, first, len(writer.pages) - first + 1,
+            yield Rendered(job, pdf, first, len(writer.pages) - first + 1, found,
                            (Extra(".docx", documents[job.key], "docx"),))
         shutil.rmtree(work, ignore_errors=True)
         writer.add_metadata({"/Title": f"Bundle {name}", "/Author": authority.name,
@@ -177,9 +177,11 @@ class WordBackend:
         return make_deterministic(buf.getvalue(), self.day)
 
 
-def readback_problems(job: LetterJob, pdf: bytes, page: Any, shown: str) -> list[Problem]:
-    """A converted Word letter must be one page, with every font embedded, and must say the
-    participant's first name and both feedback lines."""
+def readback_problems(job: LetterJob, pdf: bytes, page: Any, shown: str
+                      ) -> list[Problem] | Spans:
+    """A converted Word letter must be one page, with every font embedded, and must show the
+    participant's first name and both feedback lines — found in its text layer whatever the
+    template's typography; their places there are what the audit records."""
     problems: list[Problem] = []
 
     def add(code: str, message: str, hint: str) -> None:
@@ -191,21 +193,20 @@ def readback_problems(job: LetterJob, pdf: bytes, page: Any, shown: str) -> list
         add("overflow", f"the Word letter came out as {pages} pages ({shown})",
             "shorten the feedback for this participant, or tighten the Word template")
         return problems
-    text = "".join(raw.split())
-    wanted = (("first name", job.first_name), ("feedback line 1", job.feedback[0]),
-              ("feedback line 2", job.feedback[1]))
-    for what, value in wanted:
-        if "".join(value.split()) not in text:
-            add("readback", f"the converted letter does not show the {what} ({shown})",
-                "check the Word template places {{ first_name }}, {{ feedback_1 }} and "
-                "{{ feedback_2 }} in the body")
+    spans = find_spans(raw, job.fields())
+    if isinstance(spans, str):
+        add("readback", f"the converted letter does not show the {spans.replace('_', ' ')} "
+            f"({shown})", "check the Word template places {{ first_name }}, {{ feedback_1 }} "
+            "and {{ feedback_2 }} in the body")
     for font in _fonts(page):
         descriptor = font.get("/FontDescriptor")
         descriptor = descriptor.get_object() if descriptor is not None else {}
         if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
             add("font_not_embedded", f"font {font.get('/BaseFont')} is not embedded ({shown})",
                 "use fonts that allow embedding in the Word template (Carlito/Calibri do)")
-    return problems
+    if problems or isinstance(spans, str):
+        return problems
+    return spans
 
 
 def _fonts(page: Any) -> Iterator[Any]:
