@@ -7,6 +7,7 @@ it (see :mod:`hhp_letters.store` for which stage owns which table).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,8 +15,9 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from hhp_letters.campaign import Authority, Campaign, FeedbackFile
+from hhp_letters.errors import RenderError
 from hhp_letters.fields import DESCRIPTION, FEEDBACK_FIELDS, LIST_FIELDS, REQUIRED, display_name
-from hhp_letters.filenames import is_safe_id
+from hhp_letters.filenames import id_problem
 from hhp_letters.model import Arm, Feedback, Participant
 from hhp_letters.postcode import normalise_postcode
 from hhp_letters.problems import Level, Origin, Problem, error, note, ordered, warning
@@ -24,6 +26,7 @@ from hhp_letters.store import Store
 
 MARKUP_SIGNS = ("<", "{{", "{%", "{#")
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "GIF", "BMP"})
+MAX_IMAGE_PIXELS = 40_000_000  # a logo at 300 ppi across a whole A4 page is ~9 megapixels
 STAGE = "check"
 
 # Problems that mean rows of the list may not have been read at all.
@@ -93,9 +96,32 @@ def verdict(head: str, problems: tuple[Problem, ...]) -> str:
 
 # -- campaign.toml's files ------------------------------------------------------------------------
 
+def _body_problems(campaign: Campaign) -> list[Problem]:
+    """A custom letter or note wording: readable, and free of what templates may not do."""
+    from hhp_letters.render.templating import BodyTemplate
+
+    rel = campaign.spec.letters.body if campaign.kind == "letters" else campaign.spec.notes.body
+    if rel is None:
+        return []
+    key = f"{campaign.kind}.body"
+    origin = Origin(campaign.path.name, column=key)
+    path = campaign.resolve(rel)
+    if not path.is_file():
+        return [error("template_not_found", origin, f"{key}: file {rel} not found",
+                      "fix the path (relative to campaign.toml) or remove the key to use the "
+                      "built-in wording")]
+    try:
+        template = BodyTemplate.load(path)
+    except RenderError as exc:
+        code = "template_unsafe" if "uses" in exc.message else "template_error"
+        return [error(code, origin, exc.message, exc.hint or "")]
+    del template
+    return []
+
+
 def check_assets(campaign: Campaign) -> list[Problem]:
     """Logo, signature and template files named in campaign.toml exist and are what they claim."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _body_problems(campaign)
     for i, authority in enumerate(campaign.spec.authorities, start=1):
         key = f"authorities[{i}]"
         for name, rel in ((f"{key}.logo", authority.logo),
@@ -117,10 +143,32 @@ def check_assets(campaign: Campaign) -> list[Problem]:
                                       f"{key}.template: {authority.template} is not a .docx file",
                                       "save the letterhead from Word as .docx"))
             else:
-                from hhp_letters.render.word import lint_template  # docxtpl only when needed
-
-                problems += lint_template(path, authority.template, origin)
+                problems += _lint_word(campaign, authority, path, origin)
     return problems
+
+
+def _lint_word(campaign: Campaign, authority: Authority, path: Path, origin: Origin
+               ) -> list[Problem]:
+    """Lint a Word letterhead, and fill it for one synthetic letter (so what the sandbox
+    forbids is found by `check`, not by `letters`)."""
+    from hhp_letters.model import LetterJob
+    from hhp_letters.render.letter import format_date
+    from hhp_letters.render.word import WordLetter, lint_template  # docxtpl only when needed
+
+    if authority.template is None:
+        return []
+    signature = campaign.resolve(authority.signatory.signature)
+    if _image_problem(signature, authority.signatory.signature, origin) is not None:
+        return lint_template(path, authority.template, origin)
+    letter = WordLetter(path, authority, signature,
+                        format_date(authority.date or campaign.spec.campaign.date),
+                        authority.template)
+    job = LetterJob("SAMPLE-1", authority, "Alex", "Example",
+                    ("1 Example Street", "EXAMPLETOWN", "AB1 2CD"),
+                    ("Your work is noticed.", "Thank you."), "", origin, team="Example team",
+                    manager_first_name="Sam", reference="HHP-SAMP-LE01")
+    return lint_template(path, authority.template, origin,
+                         sample=lambda template: letter.render(job))
 
 
 def _image_problem(path: Path, rel: str, origin: Origin) -> Problem | None:
@@ -129,11 +177,21 @@ def _image_problem(path: Path, rel: str, origin: Origin) -> Problem | None:
         return error("asset_not_found", origin, f"{key}: file {rel} not found",
                      "fix the path (it is relative to campaign.toml)")
     try:
-        with Image.open(path) as img:
-            fmt = img.format
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as exc:  # Pillow's ways of saying "not an image"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                fmt, size = img.format, img.size
+                if size[0] * size[1] > MAX_IMAGE_PIXELS:
+                    return error("asset_too_large", origin,
+                                 f"{key}: {rel} is {size[0]:,} × {size[1]:,} pixels; a logo or "
+                                 f"signature needs far fewer (at most {MAX_IMAGE_PIXELS:,})",
+                                 "save it at about 1,000–3,000 pixels wide")
+                img.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return error("asset_too_large", origin, f"{key}: {rel} is far too many pixels for a "
+                     "logo or signature", "save it at about 1,000–3,000 pixels wide")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        # Pillow's ways of saying "not an image"
         return error("asset_not_image", origin,
                      f"{key}: {rel} is not a readable image ({type(exc).__name__})",
                      "use a PNG or JPEG file")
@@ -203,11 +261,11 @@ class _ListReader:
         if not pid:
             add(error("missing_id", row.where("participant_id"), "the participant id is blank",
                       "every row of the randomised list needs its participant id"))
-        elif not is_safe_id(pid):
+        elif (why := id_problem(pid)) is not None:
             add(error("unsafe_id", row.where("participant_id"),
-                      f"participant id {pid!r} cannot be used as a file name",
+                      f"participant id {pid!r} {why}",
                       "use ids of letters, digits, spaces, '.', '-' and '_' (not starting with "
-                      "'.')", pid))
+                      "'.'), typed on an ordinary keyboard", pid))
         arm_text = row.get("arm")
         arm = Arm.parse(arm_text)
         if arm is None:
@@ -256,8 +314,9 @@ class _ListReader:
                       pid or None))
         hold = row.get("hold")
         if hold:
-            add(warning("held", row.where("hold"), f"on hold: {hold[:120]!r}; no letter is made",
-                        "clear the hold cell when the letter may be sent", pid or None))
+            add(warning("held", row.where("hold"), "on hold: no letter is made",
+                        "clear the hold cell when the letter may be sent", pid or None,
+                        detail=f"hold: {hold[:200]}"))
         participant = Participant(
             seq=seq, participant_id=pid, arm=arm, authority=authority, first_name=first,
             last_name=row.get("last_name"),
@@ -281,9 +340,9 @@ class _ListReader:
                 pid or None))
         elif postcode is None:
             add(error("invalid_postcode", row.where("postcode"),
-                      f"{postcode_text!r} is not a valid UK postcode",
+                      "the postcode is not a valid UK postcode",
                       "correct it (e.g. 'SW1A 1AA'); a letter with a wrong postcode will "
-                      "not arrive", pid or None))
+                      "not arrive", pid or None, detail=f"the cell reads {postcode_text!r}"))
 
 
 def _read_list(campaign: Campaign, store: Store, problems: list[Problem]
@@ -343,6 +402,16 @@ def _required_list_fields(campaign: Campaign) -> tuple[str, ...]:
 
 
 def _mark_duplicates(store: Store, origin: Origin, problems: list[Problem]) -> None:
+    for ids, numbers in list(store.ids_differing_by_case()):
+        places = ", ".join(f"{pid!r} on row {n}" for pid, n in zip(ids, numbers, strict=True))
+        for pid, number in zip(ids, numbers, strict=True):
+            problems.append(error(
+                "duplicate_id_case", origin.at(row=number),
+                f"ids that differ only in capitals: {places}; their letters' files would "
+                "collide on Windows and macOS, and people mistake them",
+                "make the ids differ by more than capitals (or correct the one mistyped)",
+                pid))
+            store.add_error(STAGE, "duplicate_id", pid=pid)
     for pid, numbers in list(store.duplicate_ids()):
         places = ", ".join(str(n) for n in numbers)
         for number in numbers:
@@ -451,15 +520,16 @@ class _FeedbackReader:
         comment = row.get("comment")
         if comment:
             self.problems.append(note("manager_comment", row.where("comment"),
-                                      f"comment on {pid!r}: {comment[:200]!r}",
-                                      "for your information; never printed", pid))
+                                      f"the manager left a comment on {pid!r}",
+                                      "for your information; never printed", pid,
+                                      detail=comment[:300]))
         hold = row.get("hold")
         if hold:
             self.held.add(pid)
             self.problems.append(warning("held", row.where("hold"),
-                                         f"the manager put {pid!r} on hold: {hold[:120]!r}; no "
-                                         "letter is made", "talk to the manager; clear the hold "
-                                         "cell when the letter may be sent", pid))
+                                         f"the manager put {pid!r} on hold: no letter is made",
+                                         "talk to the manager; clear the hold cell when the "
+                                         "letter may be sent", pid, detail=f"hold: {hold[:200]}"))
         return Feedback(pid, row.get("feedback_1"), row.get("feedback_2"), row.origin)
 
     def _padded(self, pid: str, row: Row) -> str:
@@ -490,20 +560,22 @@ class _FeedbackReader:
         if len(found) == 1:
             pid, list_row = found[0]
             self.problems.append(warning(
-                "name_matched", where, f"no id: matched by name {first} {last} to participant "
-                f"{pid!r} (list row {list_row}), the only one of that name {scope}",
-                "add the participant id to be sure", pid))
+                "name_matched", where, f"no id: matched by name to participant {pid!r} (list "
+                f"row {list_row}), the only one of that name {scope}",
+                "add the participant id to be sure", pid, detail=f"{first} {last}"))
             return pid
         if not found:
             self.problems.append(error(
-                "feedback_missing_id", where, f"no id, and nobody named {first} {last} {scope}",
-                "add the participant id so the feedback can be matched"))
+                "feedback_missing_id", where, f"no id, and nobody of that name {scope}",
+                "add the participant id so the feedback can be matched",
+                detail=f"{first} {last}"))
         else:
             rows = ", ".join(str(r) for _, r in found)
             self.problems.append(error(
-                "name_ambiguous", where, f"no id, and {len(found)} people are named {first} "
-                f"{last} {scope} (list rows {rows})",
-                "add the participant id so the feedback can be matched"))
+                "name_ambiguous", where, f"no id, and {len(found)} people have that name "
+                f"{scope} (list rows {rows})",
+                "add the participant id so the feedback can be matched",
+                detail=f"{first} {last}"))
         return None
 
 
@@ -588,9 +660,10 @@ def _match_feedback(store: Store, origin: Origin, problems: list[Problem],
         for text in (chosen.line_1, chosen.line_2):
             if any(sign in text for sign in MARKUP_SIGNS):
                 problems.append(warning("markup_in_feedback", chosen.origin,
-                                        f"feedback for {pid!r} contains markup-like text "
-                                        f"({text[:40]!r}); it is printed literally",
-                                        "nothing to do unless it was pasted by mistake", pid))
+                                        f"feedback for {pid!r} contains markup-like text; it "
+                                        "is printed literally",
+                                        "nothing to do unless it was pasted by mistake", pid,
+                                        detail=text[:80]))
                 break
         store.accept_feedback(chosen)
 

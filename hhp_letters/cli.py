@@ -118,7 +118,8 @@ def show_problems(console: Console, problems: Sequence[Problem]) -> None:
         table.add_column("code")
         for g in grouped(items):
             p = g.first
-            text = p.message + (f"\nfix: {p.hint}" if p.hint else "")
+            text = p.message + (f" ({p.detail})" if p.detail and g.count == 1 else "") + (
+                f"\nfix: {p.hint}" if p.hint else "")
             table.add_row(f"[{_STYLE[p.level]}]{p.level.value}[/]", _rows_text(g.rows),
                           escape(p.origin.column or ""), escape(text), p.code)
         console.print(table)

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import re
 
-# A participant id names its letter's file, so it must be a portable file name as written.
-_SAFE_ID = re.compile(r"[\w-][\w .-]{0,99}")
+# A participant id names its letter's file, so it must be a portable file name as written:
+# ASCII only (a Cyrillic Р looks like a Latin P), and never a name Windows reserves.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_ .-]{0,99}")
+_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
 _UNSAFE_RUN = re.compile(r"[^\w-]+")
 
 
-def is_safe_id(text: str) -> bool:
-    """Letters, digits, spaces, '.', '-' and '_', not starting with '.' or a space, ≤ 100."""
-    return _SAFE_ID.fullmatch(text) is not None and not text.endswith((" ", "."))
+def id_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a participant id (it names a file), or None."""
+    if not text.isascii():
+        odd = sorted({c for c in text if not c.isascii()})
+        return ("holds " + ", ".join(f"{c!r} (U+{ord(c):04X})" for c in odd)
+                + ", which may look like ordinary letters but are not: ids must be plain "
+                "ASCII")
+    if _RESERVED.fullmatch(text.strip()):
+        return "cannot be used as a file name: Windows reserves it for a device"
+    if _SAFE_ID.fullmatch(text) is None or text.endswith((" ", ".")):
+        return "cannot be used as a file name"
+    return None
 
 
 def file_stem(text: str, fallback: str = "item") -> str:

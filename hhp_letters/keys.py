@@ -100,7 +100,7 @@ def campaign_keys(campaign_root: Path) -> CampaignKeys:
     loaded = load_pem_private_key(signing.read_bytes(), password=None)
     if not isinstance(loaded, Ed25519PrivateKey):
         raise UsageError(f"{signing} is not an Ed25519 key",
-                         hint=f"move it aside; a new key is made on the next run")
+                         hint="move it aside; a new key is made on the next run")
     return CampaignKeys(bytes.fromhex(digest.read_text(encoding="ascii").strip()), loaded)
 
 

@@ -99,6 +99,7 @@ class LetterJob:
     legal_first_name: str = ""  # for the address; the greeting's name when not given
     team: str = ""
     manager_first_name: str = ""
+    reference: str = ""  # printed on the letter and in the manifest; identifies nobody alone
 
     @property
     def name_line(self) -> str:

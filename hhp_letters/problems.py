@@ -50,6 +50,8 @@ class Problem:
     message: str
     hint: str = ""
     participant_id: str | None = field(default=None, compare=False)
+    # personal text that helps on screen (the value in the cell) but never goes to a file
+    detail: str = field(default="", compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -61,18 +63,18 @@ class Problem:
 
 
 def error(code: str, origin: Origin, message: str, hint: str = "",
-          participant_id: str | None = None) -> Problem:
-    return Problem(Level.ERROR, code, origin, message, hint, participant_id)
+          participant_id: str | None = None, detail: str = "") -> Problem:
+    return Problem(Level.ERROR, code, origin, message, hint, participant_id, detail)
 
 
 def warning(code: str, origin: Origin, message: str, hint: str = "",
-            participant_id: str | None = None) -> Problem:
-    return Problem(Level.WARNING, code, origin, message, hint, participant_id)
+            participant_id: str | None = None, detail: str = "") -> Problem:
+    return Problem(Level.WARNING, code, origin, message, hint, participant_id, detail)
 
 
 def note(code: str, origin: Origin, message: str, hint: str = "",
-         participant_id: str | None = None) -> Problem:
-    return Problem(Level.NOTE, code, origin, message, hint, participant_id)
+         participant_id: str | None = None, detail: str = "") -> Problem:
+    return Problem(Level.NOTE, code, origin, message, hint, participant_id, detail)
 
 
 def ordered(problems: Iterable[Problem], campaign_file: str) -> tuple[Problem, ...]:

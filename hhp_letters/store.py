@@ -240,6 +240,16 @@ class Store:
         for pid, group in groupby(rows, key=lambda r: r["pid"]):
             yield pid, [r["row"] for r in group]
 
+    def ids_differing_by_case(self) -> Iterator[tuple[list[str], list[int]]]:
+        """Distinct ids that are the same but for capitals: ([ids], [rows])."""
+        rows = self._conn.execute(
+            "SELECT pid, row, lower(pid) AS k FROM participants WHERE lower(pid) IN (SELECT "
+            "lower(pid) FROM participants WHERE pid != '' GROUP BY lower(pid) HAVING "
+            "count(DISTINCT pid) > 1) ORDER BY k, seq").fetchall()
+        for _, group in groupby(rows, key=lambda r: r["k"]):
+            items = list(group)
+            yield [r["pid"] for r in items], [r["row"] for r in items]
+
     def mixed_sites(self) -> Iterator[tuple[str, list[tuple[str, int]], list[int]]]:
         """Notes: sites whose rows have more than one arm: (site as first written,
         [(arm, row)], their seqs)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hhp_letters.campaign import Authority
+from hhp_letters.errors import RenderError
 from hhp_letters.problems import Origin, Problem, error
 from hhp_letters.render.geometry import MM, Rect
 from hhp_letters.render.pdf import number
@@ -53,6 +54,16 @@ class TextLine:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A fault of a design that no participant causes: ``key`` says where it lies
+    (``body`` is the letter's wording; anything else is a key of the authority's table)."""
+
+    key: str
+    message: str
+    hint: str = ""
+
+
 @dataclass(frozen=True)
 class Plan:
     lines: tuple[TextLine, ...]
@@ -85,8 +96,55 @@ class Design:
             h, w = max_h, max_h / self.logo_aspect
         return Rect(left * MM, top * MM, (left + w) * MM, (top + h) * MM)
 
-    def static_problems(self) -> list[str]:
-        return []
+    # what a design needs of its wording: blocks and placeholders it must use
+    required_blocks: tuple[str, ...] = ("signature",)
+    forbidden_blocks: tuple[str, ...] = ()
+    required_names: tuple[str, ...] = ()
+    item = "letter"
+
+    def static_problems(self) -> list[Fault]:
+        """Faults of the wording and the campaign's own texts, found with a sample job: a
+        missing block or greeting, a template that fails or runs away, a character the
+        fonts cannot print in the return address, signatory or wording."""
+        faults: list[Fault] = []
+        t = self.template
+        for block in self.required_blocks:
+            if block not in t.blocks:
+                faults.append(Fault("body", f"{t.name} has no [[{block}]] line, so the "
+                                    f"{self.item}s would go out without it",
+                                    f"add a line holding only [[{block}]] to {t.name}"))
+        for block in self.forbidden_blocks:
+            if block in t.blocks:
+                faults.append(Fault("body", f"{t.name} has a [[{block}]] line; "
+                                    f"{self.item}s have no {block}", f"remove [[{block}]]"))
+        for name in self.required_names:
+            if name not in t.names:
+                faults.append(Fault("body", f"{t.name} never uses {{{{ {name} }}}}, so the "
+                                    f"{self.item} would not greet its reader by name",
+                                    f"put {{{{ {name} }}}} in the greeting"))
+        try:
+            parts = t.render(self.sample_values(), timed=True)
+        except RenderError as exc:
+            return [*faults, Fault("body", exc.message, exc.hint or "")]
+        texts = [("body", "the wording", p.text) for p in parts if p.text]
+        a = self.authority
+        texts += [("return_address", "the return address", line) for line in a.return_address]
+        texts += [("signatory", "the signatory's name", a.signatory.name),
+                  ("signatory", "the signatory's title", a.signatory.title)]
+        for key, what, text in texts:
+            for style in ("regular", "bold") if key == "signatory" else ("regular",):
+                for char in self.fonts.unprintable(text, style):
+                    faults.append(Fault(key, f"{what} contains {char!r} (U+{ord(char):04X} "
+                                        f"{unicodedata.name(char, 'unnamed')}), which no "
+                                        "shipped font can print: every "
+                                        f"{self.item} would show a blank box",
+                                        "replace or remove the character"))
+        return list(dict.fromkeys(faults))
+
+    def sample_values(self) -> dict[str, object]:
+        """Values a template is checked with: plain ASCII, so only the template's own text
+        and the campaign's can be unprintable."""
+        return {}
 
     def plan(self, job: Any) -> Plan | list[Problem]:
         """Lay out one job, or say exactly why it cannot be printed."""
@@ -150,8 +208,8 @@ class Design:
         return problems
 
     def problem(self, origin: Origin, key: str, code: str, message: str,
-                hint: str) -> Problem:
-        return error(code, origin, f"{self.subject} {key!r}: {message}", hint, key)
+                hint: str, detail: str = "") -> Problem:
+        return error(code, origin, f"{self.subject} {key!r}: {message}", hint, key, detail)
 
     subject = "participant"
 

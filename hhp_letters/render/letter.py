@@ -13,7 +13,7 @@ from hhp_letters.campaign import Authority, Envelope
 from hhp_letters.model import LetterJob
 from hhp_letters.problems import Problem
 from hhp_letters.render.geometry import A4, MM, Rect, Window
-from hhp_letters.render.layout import Design, Metrics, Plan, TextLine
+from hhp_letters.render.layout import Design, Fault, Metrics, Plan, TextLine
 from hhp_letters.render.templating import BodyTemplate
 
 PAGE_W, PAGE_H = A4[0] * MM, A4[1] * MM
@@ -77,18 +77,30 @@ class LetterDesign(Design):
             line = TextLine("regular", BODY_SIZE, RIGHT * MM - width, baseline, self.date_text)
         return line
 
-    def static_problems(self) -> list[str]:
-        """Design faults that no participant causes: the letterhead reaching into the window."""
-        faults = []
+    required_blocks = ("feedback", "signature")
+    required_names = ("first_name",)
+
+    def static_problems(self) -> list[Fault]:
+        """Design faults that no participant causes: the letterhead reaching into the window,
+        and those of the wording and the campaign's texts."""
+        faults = super().static_problems()
         reach = _pt(self.window.reach)
         if self.logo_box.intersects(reach):
-            faults.append("the logo reaches into the envelope window; use a wider logo "
-                          "(less tall) or an envelope whose window sits lower")
+            faults.append(Fault("logo", "the logo reaches into the envelope window",
+                                "use a wider logo (less tall) or an envelope whose window "
+                                "sits lower"))
         for line in (*self.header_lines, self.date_line):
             if self.box(line).intersects(reach) or line.x < LEFT * MM:
-                faults.append(f"return address line {line.text!r} reaches into the envelope "
-                              "window or past the margin; shorten it")
+                faults.append(Fault("return_address", f"return address line {line.text!r} "
+                                    "reaches into the envelope window or past the margin",
+                                    "shorten it"))
         return faults
+
+    def sample_values(self) -> dict[str, object]:
+        a = self.authority
+        return {"first_name": "Alex", "last_name": "Example", "authority": a.name,
+                "area": a.display_area, "signatory_name": a.signatory.name,
+                "signatory_title": a.signatory.title, "date": self.date_text}
 
     def values(self, job: LetterJob) -> dict[str, object]:
         a = self.authority
@@ -116,11 +128,11 @@ class LetterDesign(Design):
         for i, text in enumerate(block):
             width = self.fonts.width(text, "regular", ADDRESS_SIZE)
             if width > address.width * MM:
-                what = "the name" if i == 0 else f"address line {text!r}"
+                what = "the name" if i == 0 else f"address line {i}"
                 problems.append(self.problem(
                     job.origin, pid, "address_too_wide",
                     f"{what} is {width / MM:.0f} mm wide; the envelope window takes "
-                    f"{address.width:.0f} mm", "shorten or abbreviate it"))
+                    f"{address.width:.0f} mm", "shorten or abbreviate it", detail=text))
             lines.append(TextLine("regular", ADDRESS_SIZE, address.x0 * MM, baseline, text))
             if i == 0:
                 lines.append(self.date_line)

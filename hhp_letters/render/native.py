@@ -13,12 +13,12 @@ import io
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from hhp_letters import __version__
 from hhp_letters.campaign import Authority, Campaign
-from hhp_letters.errors import InternalError
+from hhp_letters.errors import InternalError, RenderError
 from hhp_letters.merge import Merged
 from hhp_letters.model import Job, LetterJob
 from hhp_letters.problems import Origin, Problem, error
@@ -114,31 +114,38 @@ def lay_out_native(campaign: Campaign, merged: Merged, assets: Assets, *, proof:
     designs, images = make_designs(campaign, assets)
     encoder = TextEncoder(assets.fonts)
     problems: list[Problem] = []
+    broken: set[str] = set()
+    body = f"{campaign.kind}.body"
     for i, a in enumerate(campaign.spec.authorities, start=1):
         if a.code in skip:
             continue
         for fault in designs[a.code].static_problems():
-            problems.append(error("letter_design", Origin(campaign.path.name,
-                                                          column=f"authorities[{i}]"), fault))
+            column = body if fault.key == "body" else f"authorities[{i}].{fault.key}"
+            problems.append(error("letter_design", Origin(campaign.path.name, column=column),
+                                  fault.message, fault.hint))
+            broken.add(a.code)
+    problems = list(dict.fromkeys(problems))  # a wording fault is found once per authority
     heads = {code: d.letterhead_content(encoder) for code, d in designs.items()
              if code not in skip}
     marks = {code: watermark(encoder, assets.fonts, d.page_w, d.page_h) if proof else b""
              for code, d in designs.items()}
-    broken = {a.code for i, a in enumerate(campaign.spec.authorities, start=1)
-              if any(p.origin.column == f"authorities[{i}]" for p in problems)}
     for job in merged.jobs(("check",)):
         code = job.authority.code
         if code in skip:
             continue
         design = designs[code]
-        plan = design.plan(job)
+        if code in broken:  # the letterhead itself is wrong: nothing of it may be printed
+            _withhold(store, job, "letter_design")
+            continue
+        try:
+            plan = design.plan(job)
+        except RenderError as exc:  # the wording fails for this job's values
+            plan = [error("letter_design", job.origin, exc.message, exc.hint or "",
+                          job.key if isinstance(job, LetterJob) else None)]
         if not isinstance(plan, Plan):
             problems.extend(plan)
             for p in plan:
                 _withhold(store, job, p.code)
-            continue
-        if code in broken:  # the letterhead itself is wrong: nothing of it may be printed
-            _withhold(store, job, "letter_design")
             continue
         spans = find_spans(page_text(design, plan), job.fields())
         if isinstance(spans, str):  # a custom body that leaves out a name or the feedback
@@ -162,9 +169,10 @@ def page_text(design: Design, plan: Plan) -> str:
 def _not_shown(campaign: Campaign, job: Job, field: str) -> Problem:
     body = "[letters] body" if campaign.kind == "letters" else "[notes] body"
     marker = "[[feedback]]" if field.startswith("feedback") else "{{ " + field + " }}"
+    item = campaign.kind[:-1]
     return error("letter_design", Origin(campaign.path.name, column=body),
-                 f"the {campaign.kind[:-1]} for {job.key!r} does not print its {field.replace('_', ' ')}",
-                 f"put {marker} in the template: every {campaign.kind[:-1]} must show it",
+                 f"the {item} for {job.key!r} does not print its {field.replace('_', ' ')}",
+                 f"put {marker} in the template: every {item} must show it",
                  job.key if isinstance(job, LetterJob) else None)
 
 

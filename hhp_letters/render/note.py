@@ -33,6 +33,15 @@ STYLES = {
 
 class NoteDesign(Design):
     subject = "team"
+    item = "note"
+    forbidden_blocks = ("feedback",)
+    required_names = ("manager_first_name",)
+
+    def sample_values(self) -> dict[str, object]:
+        a = self.authority
+        return {"manager_first_name": "Alex", "team": "Example Team", "site": "Example House",
+                "authority": a.name, "area": a.display_area, "signatory_name": a.signatory.name,
+                "signatory_title": a.signatory.title}
 
     def __init__(self, *, authority: Authority, fonts: Metrics, template: BodyTemplate,
                  page: str, signature_aspect: float, logo_aspect: float) -> None:

@@ -12,19 +12,20 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage, Listing
 from jinja2 import TemplateError, UndefinedError
+from jinja2.exceptions import SecurityError
 
 from hhp_letters.campaign import Authority
 from hhp_letters.errors import InternalError, RenderError
 from hhp_letters.model import LetterJob
 from hhp_letters.problems import Origin, Problem, error, warning
-from hhp_letters.render.templating import environment
+from hhp_letters.render.templating import environment, unsafe_constructs
 
 PLACEHOLDERS = {
     "first_name": "the participant's first name",
@@ -36,7 +37,13 @@ PLACEHOLDERS = {
     "feedback_1": "the manager's first line", "feedback_2": "the manager's second line",
     "signatory": "signatory.name and signatory.title", "signature": "the signature image",
     "date": "the letter date", "authority": "the council's name", "area": "the area",
+    "team": "the participant's team", "manager_first_name": "the team manager's first name",
+    "reference": "the letter's reference (also in the manifest; not identifying)",
+    "legal_first_name": "the first name as on the list (first_name greets by the known-as name)",
 }
+# A .docx is a zip: refuse parts that would inflate past these before reading them.
+MAX_DOCX_BYTES = 64 << 20
+MAX_DOCX_RATIO = 200
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 _SMART = "\u2018\u2019\u201c\u201d"
 _TAG = re.compile(r"\{[{%#](.*?)[}%#]\}", re.DOTALL)
@@ -51,20 +58,57 @@ def _xml_parts(path: Path) -> dict[str, str]:
                 if _XML_PARTS.fullmatch(name)}
 
 
-def lint_template(path: Path, shown: str, origin: Origin) -> list[Problem]:
+def _too_large(path: Path) -> str | None:
+    """The part of a .docx that would inflate too far (a damaged or hostile file), if any."""
+    with zipfile.ZipFile(path) as zf:
+        total = 0
+        for info in zf.infolist():
+            total += info.file_size
+            ratio = info.file_size / max(1, info.compress_size)
+            if info.file_size > MAX_DOCX_BYTES or (info.file_size > 4 << 20
+                                                   and ratio > MAX_DOCX_RATIO):
+                return info.filename
+        return None if total <= 4 * MAX_DOCX_BYTES else "(all parts together)"
+
+
+def _jinja_source(template: DocxTemplate) -> str:
+    """The template's body, headers and footers as docxtpl hands them to Jinja."""
+    template.init_docx()
+    xml: str = template.patch_xml(template.get_xml())
+    for uri in (template.HEADER_URI, template.FOOTER_URI):
+        for _, part in template.get_headers_footers(uri):
+            xml += template.patch_xml(template.get_part_xml(part))
+    return xml
+
+
+def lint_template(path: Path, shown: str, origin: Origin,
+                  sample: Callable[[DocxTemplate], bytes] | None = None) -> list[Problem]:
     """Problems a Word template would cause: unknown or misspelt placeholders, placeholders
-    Word split across runs, smart quotes inside tags, Jinja syntax errors."""
+    Word split across runs, smart quotes inside tags, Jinja syntax errors, what could bypass
+    escaping or the sandbox. ``sample`` fills it for one synthetic letter, so anything the
+    sandbox forbids is found now, not when the letters are made."""
     problems: list[Problem] = []
     try:
+        big = _too_large(path)
+        if big is not None:
+            return [error("template_format", origin, f"{shown}: its part {big} would unpack "
+                          "far larger than a letterhead can need (a damaged or hostile file)",
+                          "open it in Word and save it again as .docx")]
         parts = _xml_parts(path)
         template = DocxTemplate(str(path))
-        names = template.get_undeclared_template_variables(jinja_env=environment())
+        env = environment()
+        names = template.get_undeclared_template_variables(jinja_env=env)
+        unsafe = unsafe_constructs(_jinja_source(template), env)
     except TemplateError as exc:
         return [error("template_syntax", origin, f"{shown}: template error: {exc}",
                       "fix the {{ }} / {% %} tags in Word")]
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, UnicodeDecodeError) as exc:
+        # what python-docx and zipfile raise for a file that is not a sound .docx
         return [error("template_format", origin, f"{shown} is not a readable .docx ({exc})",
                       "save the letterhead from Word as .docx")]
+    for what in unsafe:
+        problems.append(error("template_unsafe", origin, f"{shown}: the template uses {what}",
+                              "remove it in Word: a letterhead holds {{ placeholders }} only"))
     for name in sorted(names - set(PLACEHOLDERS)):
         close = difflib.get_close_matches(name, PLACEHOLDERS, n=1)
         hint = f"did you mean {{{{ {close[0]} }}}}?" if close else (
@@ -97,6 +141,12 @@ def lint_template(path: Path, shown: str, origin: Origin) -> list[Problem]:
                     f"{shown} ({part}): {broken!r} has a space between its braces and would "
                     "print as typed", "write placeholders as {{ name }} with no space "
                     "between the two braces"))
+    if sample is not None and not any(p.is_error for p in problems):
+        try:
+            sample(template)
+        except RenderError as exc:
+            problems.append(error("template_unsafe" if "not allowed" in exc.message
+                                  else "template_error", origin, exc.message, exc.hint or ""))
     return problems
 
 
@@ -178,6 +228,9 @@ class WordLetter:
             "signatory": {"name": a.signatory.name, "title": a.signatory.title},
             "signature": InlineImage(template, str(self.signature), width=Mm(a.signature_width)),
             "date": self.date_text, "authority": a.name, "area": a.display_area,
+            "team": job.team, "manager_first_name": job.manager_first_name,
+            "reference": job.reference, "legal_first_name": job.legal_first_name or
+            job.first_name,
         }
 
     def render(self, job: LetterJob) -> bytes:
@@ -201,6 +254,10 @@ class WordLetter:
             raise RenderError(f"{self.shown}: {exc.message}",
                               hint="run `hhp-letters check` to list the template's "
                                    "placeholders") from exc
+        except SecurityError as exc:
+            raise RenderError(f"{self.shown}: not allowed in a template: {exc}",
+                              hint="remove it in Word: a letterhead holds {{ placeholders }} "
+                                   "only") from exc
         except TemplateError as exc:
             raise RenderError(f"{self.shown}: template error: {exc}") from exc
         buf = io.BytesIO()

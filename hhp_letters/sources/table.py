@@ -325,10 +325,10 @@ def _row(raw: RawRow, where: Origin, header: _Header, unlabelled: set[int], hidd
             text = ""
         elif formula is not None and _EXTERNAL.search(formula):
             yield warning("external_link", origin,
-                          f"the value {text[:40]!r} comes from another workbook through a link "
+                          f"the value comes from another workbook through a link "
                           f"({formula[:60]}); it is used as last saved, and may be out of date",
                           "open the workbook in Excel, update the links (or paste the column "
-                          "as values) and save it")
+                          "as values) and save it", detail=f"the cell shows {text[:60]!r}")
         value, findings = clean(text, name in MULTILINE)
         for f in findings:
             yield (error if f.is_error else warning)(f.code, origin, f.message, f.hint)
