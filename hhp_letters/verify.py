@@ -485,9 +485,10 @@ class _Evidence:
     def judge(self, index: _Index, shown: str, notes: bool, result: Result) -> None:
         from hhp_letters.model import fold
         from hhp_letters.postcode import normalise_postcode
-        from hhp_letters.render.fonts import load_fonts
+        from hhp_letters.render.text import Fonts
+        from hhp_letters.resources import resource_dir
 
-        fonts = load_fonts()
+        fonts = Fonts.load(resource_dir("templates") / "fonts")
         for a in index.rows("SELECT row, pid, authority, team, reason FROM alloc WHERE status "
                             "= 'withheld' AND arm = 'treatment' ORDER BY seq"):
             reason, row = a["reason"], a["row"]

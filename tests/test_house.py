@@ -14,7 +14,7 @@ from conftest import CampaignBuilder, run_cli
 from PIL import Image
 
 from hhp_letters.audit import AUDIT_FILE, canonical, record_hash
-from hhp_letters.render.fonts import to_unicode_cmap
+from hhp_letters.render.text import to_unicode_cmap
 from hhp_letters.summary import REASON_TEXT
 from hhp_letters.verify import verify_run
 
@@ -174,9 +174,9 @@ def test_the_summary_explains_every_reason_a_run_can_record() -> None:
 
 
 def test_to_unicode_writes_astral_characters_as_surrogate_pairs() -> None:
-    cmap = to_unicode_cmap("AAAAAA+Test", [0, 0x41, 0x1F600])
-    assert "<01> <0041>" in cmap
-    assert "<02> <D83DDE00>" in cmap  # U+1F600 as UTF-16BE, never <1F600>
+    cmap = to_unicode_cmap([(1, "A"), (2, "\U0001F600")]).decode("ascii")
+    assert "<0001> <0041>" in cmap
+    assert "<0002> <D83DDE00>" in cmap  # U+1F600 as UTF-16BE, never <1F600>
 
 
 def test_a_workbook_with_an_entity_bomb_is_refused_not_expanded(tmp_path: Path) -> None:

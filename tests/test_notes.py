@@ -54,7 +54,8 @@ def test_one_note_per_treatment_team_read_back(notes_run: tuple[Path, Path]) -> 
         head = page["/Resources"]["/XObject"]["/Head"].get_object()
         for font in [*page["/Resources"]["/Font"].values(),
                      *head["/Resources"]["/Font"].values()]:
-            assert "/FontFile2" in font.get_object()["/FontDescriptor"].get_object()
+            cid = font.get_object()["/DescendantFonts"][0].get_object()
+            assert "/FontFile2" in cid["/FontDescriptor"].get_object()
         text = " ".join(page.extract_text().split())
         match = re.search(r"Dear (.+?) and your team,", text)
         assert match, path

@@ -70,6 +70,6 @@ def open_backends(layout: Layout) -> Iterator[Mapping[str, Backend]]:
     """A backend for each authority, for as long as the bundles are being written."""
     campaign = layout.merged.checked.campaign
     native = NativeBackend(layout.native, campaign.kind)
-    fonts = [f.path for f in layout.assets.fonts.faces()]
+    fonts = list(layout.assets.fonts.files)
     with open_word_backends(campaign, fonts) as word:
         yield {a.code: word.get(a.code) or native for a in campaign.spec.authorities}

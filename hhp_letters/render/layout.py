@@ -19,6 +19,17 @@ from hhp_letters.render.pdf import number
 from hhp_letters.render.templating import BodyTemplate
 
 
+def graphemes(word: str) -> list[str]:
+    """A word's letters with their combining marks (what a reader sees as one character)."""
+    out: list[str] = []
+    for char in word:
+        if out and unicodedata.category(char) in ("Mn", "Mc", "Me"):
+            out[-1] += char
+        else:
+            out.append(char)
+    return out
+
+
 class Metrics(Protocol):
     """What a design measures text with (per style: regular, bold, italic)."""
 
@@ -173,7 +184,7 @@ class Design:
                 if current:
                     lines.append(" ".join(current))
                 piece = ""
-                for char in word:
+                for char in graphemes(word):  # never part a letter from its accents
                     if fonts.width(piece + char, face_key, size) > width and piece:
                         lines.append(piece)
                         piece = ""

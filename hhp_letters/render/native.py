@@ -23,7 +23,7 @@ from hhp_letters.merge import Merged
 from hhp_letters.model import Job, LetterJob
 from hhp_letters.problems import Origin, Problem, error
 from hhp_letters.render.backend import Rendered, find_spans
-from hhp_letters.render.fonts import FontSet, TextEncoder
+from hhp_letters.render.text import Fonts, TextEncoder
 from hhp_letters.render.images import PreparedImage, prepare_image
 from hhp_letters.render.layout import Design, Encoder, Metrics, Plan
 from hhp_letters.render.letter import LetterDesign
@@ -42,20 +42,20 @@ STAGE = "layout"
 class Assets:
     """Per-run inputs of the native backend, and the files they came from (for the audit)."""
 
-    fonts: FontSet
+    fonts: Fonts
     template: BodyTemplate
     files: tuple[Path, ...]
 
 
 def load_assets(campaign: Campaign) -> Assets:
     folder = resource_dir("templates")
-    fonts = FontSet.load(folder / "fonts")
+    fonts = Fonts.load(folder / "fonts")
     if campaign.kind == "letters":
         body, default = campaign.spec.letters.body, "letter.j2"
     else:
         body, default = campaign.spec.notes.body, "note.j2"
     path = campaign.resolve(body) if body else folder / default
-    return Assets(fonts, BodyTemplate.load(path), (path, *(f.path for f in fonts.faces())))
+    return Assets(fonts, BodyTemplate.load(path), (path, *fonts.files))
 
 
 def doc_info(campaign: Campaign, title: str, authority: Authority, keywords: str,
