@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hhp_letters.audit import AUDIT_FILE, canonical, record_hash
-from hhp_letters.keys import keyed_digest, readback_form
 from hhp_letters.cli import app
+from hhp_letters.keys import keyed_digest, readback_form
 from hhp_letters.resources import resource_dir
 from hhp_letters.scaffold import init_campaign
 

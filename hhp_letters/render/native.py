@@ -23,13 +23,13 @@ from hhp_letters.merge import Merged
 from hhp_letters.model import Job, LetterJob
 from hhp_letters.problems import Origin, Problem, error
 from hhp_letters.render.backend import Rendered, find_spans
-from hhp_letters.render.text import Fonts, TextEncoder
 from hhp_letters.render.images import PreparedImage, prepare_image
 from hhp_letters.render.layout import Design, Encoder, Metrics, Plan
 from hhp_letters.render.letter import LetterDesign
 from hhp_letters.render.note import NoteDesign
 from hhp_letters.render.pdf import DocInfo, DocumentWriter, SharedBlock, Sink, number, stream
 from hhp_letters.render.templating import BodyTemplate
+from hhp_letters.render.text import Fonts, TextEncoder
 from hhp_letters.resources import resource_dir
 from hhp_letters.store import Store
 
