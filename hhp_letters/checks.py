@@ -312,6 +312,14 @@ class _ListReader:
             add(error("missing_site", row.where("site"), "the site is blank",
                       "every row needs its site: sites are the clusters that were randomised",
                       pid or None))
+        for name in ("first_name", "preferred_name", "last_name", "manager_first_name"):
+            text = row.get(name)
+            if "?" in text and any(c.isalpha() for c in text):
+                add(error("lost_character", row.where(name),
+                          f"{DESCRIPTION[name]} has a '?' where a letter should be: Excel's "
+                          "plain CSV export writes ? for letters it cannot save",
+                          "export the list again as 'CSV UTF-8 (Comma delimited)' (or as .xlsx), "
+                          "or retype the name", pid or None, detail=text))
         hold = row.get("hold")
         if hold:
             add(warning("held", row.where("hold"), "on hold: no letter is made",
@@ -383,7 +391,7 @@ def _read_list(campaign: Campaign, store: Store, problems: list[Problem]
                     marks.append((seq, p.code))
             yield participant
 
-    store.add_participants(table.origin, people())
+    store.add_participants(table.origin, people(), table.columns)
     for seq, code in marks:
         store.add_error(STAGE, code, seq=seq, cause=seq)
     if store.count_rows() == 0 and not any(p.is_error for p in problems):
@@ -424,18 +432,19 @@ def _mark_duplicates(store: Store, origin: Origin, problems: list[Problem]) -> N
 
 def _lost_zeros_in_list(store: Store, origin: Origin, width: int | None,
                         problems: list[Problem]) -> None:
-    """An all-digit id shorter than the others: Excel turned it into a number. Refused: the id
-    is the participant's identity, and guessing it would be guessing who they are."""
+    """An all-digit id shorter than the others and with no leading zero: Excel probably
+    turned it into a number. The list's spelling stays the participant's id (feedback under
+    the padded id is matched to it, with a warning there too)."""
     if width is None:
         return
-    for seq, row, pid in list(store.short_digit_ids(width)):
+    for _, row, pid in list(store.short_digit_ids(width)):
         padded = pid.zfill(width)
-        problems.append(error(
-            "leading_zeros", origin.at(row=row),
+        problems.append(warning(
+            "leading_zeros", origin.at(row=row, column=store.list_column("participant_id")),
             f"participant id {pid!r} looks like {padded!r} with its leading zeros lost (the "
-            f"other ids have {width} digits)",
-            f"format the id column as Text in Excel and type the id as {padded}", pid))
-        store.add_error(STAGE, "leading_zeros", seq=seq, cause=seq)
+            f"other ids have {width} digits, starting 0); feedback under {padded!r} is matched "
+            "to it", f"format the id column as Text in Excel and type the id as {padded}",
+            pid))
 
 
 def _check_clusters(store: Store, origin: Origin, problems: list[Problem]) -> None:
@@ -501,6 +510,9 @@ class _FeedbackReader:
                     self.problems.extend(cell_problems)
                 continue
             resolved = self._padded(pid, row)
+            if resolved is None:
+                self.problems.extend(cell_problems)
+                continue
             ids.append(resolved)
             yield self._feedback(resolved, row, cell_problems)
         if nameless:
@@ -532,50 +544,68 @@ class _FeedbackReader:
                                          "letter may be sent", pid, detail=f"hold: {hold[:200]}"))
         return Feedback(pid, row.get("feedback_1"), row.get("feedback_2"), row.origin)
 
-    def _padded(self, pid: str, row: Row) -> str:
-        if (self.width is None or not pid.isdigit() or len(pid) >= self.width
-                or self.store.has_id(pid)):
+    def _padded(self, pid: str, row: Row) -> str | None:
+        """The list's id for ``pid``: itself, or the one id that is ``pid`` but for leading
+        zeros Excel dropped (on either side); None when that is ambiguous (an error)."""
+        if not pid.isdigit() or self.store.has_id(pid):
             return pid
-        padded = pid.zfill(self.width)
-        if not self.store.has_id(padded):
-            return pid
-        self.problems.append(warning(
-            "leading_zeros", row.where("participant_id"),
-            f"id {pid!r} is taken to be participant {padded!r} (its leading zeros were lost: "
-            "Excel stored it as a number)",
-            "format the id column as Text in Excel and type the id with its zeros", padded))
-        return padded
+        like = self.store.ids_like(pid)
+        where = row.where("participant_id")
+        if len(like) == 1:
+            other, list_row = like[0]
+            self.problems.append(warning(
+                "leading_zeros", where,
+                f"id {pid!r} is taken to be participant {other!r} (list row {list_row}): the "
+                "same number, with leading zeros lost on one side (Excel stored it as a "
+                "number)", "format the id columns as Text in Excel and type ids with their "
+                "zeros", other))
+            return other
+        if len(like) > 1:
+            places = "; ".join(f"{other!r} on list row {r}" for other, r in like)
+            self.problems.append(error(
+                "leading_zeros", where,
+                f"id {pid!r} could be any of {places} (the same number with different leading "
+                "zeros), so this feedback is matched to nobody",
+                "type the id in full, as the randomised list has it, with the column "
+                "formatted as Text"))
+            return None
+        return pid
 
     def _by_name(self, row: Row, within: set[str] | None) -> str | None:
-        first, last = row.get("first_name"), row.get("last_name")
+        """A row with no id: matched by the participant's name, only when exactly one person
+        of that name is in the teams the file covers (by first name alone, only there)."""
+        first, last, full = row.get("first_name"), row.get("last_name"), row.get("full_name")
         where = row.where("participant_id")
-        if not first or not last:
+        if first and last:
+            name, first_only = f"{first} {last}", False
+        elif full and len(full.split()) > 1:
+            name, first_only = full, False
+        elif (first or full) and within:  # a first name alone: only within the file's teams
+            name, first_only = first or full, True
+        else:
             self.problems.append(error(
-                "feedback_missing_id", where, "feedback with no participant id (and no first "
-                "and last name to find them by)",
-                "add the participant id so the feedback can be matched"))
+                "feedback_missing_id", where, "feedback with no participant id (and no name "
+                "to find them by)", "add the participant id so the feedback can be matched"))
             return None
-        found = self.store.ids_named(first, last, within)
+        found = self.store.ids_named(name, within, first_only=first_only)
         scope = "in the teams this file covers" if within else "in the list"
         if len(found) == 1:
             pid, list_row = found[0]
             self.problems.append(warning(
                 "name_matched", where, f"no id: matched by name to participant {pid!r} (list "
                 f"row {list_row}), the only one of that name {scope}",
-                "add the participant id to be sure", pid, detail=f"{first} {last}"))
+                "add the participant id to be sure", pid, detail=name))
             return pid
         if not found:
             self.problems.append(error(
                 "feedback_missing_id", where, f"no id, and nobody of that name {scope}",
-                "add the participant id so the feedback can be matched",
-                detail=f"{first} {last}"))
+                "add the participant id so the feedback can be matched", detail=name))
         else:
             rows = ", ".join(str(r) for _, r in found)
             self.problems.append(error(
-                "name_ambiguous", where, f"no id, and {len(found)} people have that name "
-                f"{scope} (list rows {rows})",
-                "add the participant id so the feedback can be matched",
-                detail=f"{first} {last}"))
+                "name_ambiguous", where, f"no id, and {len(found)} people are called {name} "
+                f"{scope} (list rows {rows}), so this feedback is matched to nobody",
+                "add the participant id so the feedback can be matched"))
         return None
 
 
@@ -593,6 +623,7 @@ def _read_feedback_files(campaign: Campaign, store: Store, problems: list[Proble
     reader = _FeedbackReader(store, width, problems)
     for source in files:
         table = _read_feedback_table(campaign, source)
+        store.add_source(f"feedback:{table.origin.file}", table.origin, table.columns)
         problems.extend(table.problems)
         if table.readable and not any(p.code == "missing_column" for p in table.problems):
             store.add_feedback_rows(reader.entries(table))

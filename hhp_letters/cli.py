@@ -94,7 +94,7 @@ def main_options(
     ctx.obj = state
 
 
-_STYLE = {Level.ERROR: "red", Level.WARNING: "yellow", Level.NOTE: "cyan"}
+_STYLE = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "cyan"}
 
 
 def _rows_text(rows: tuple[int, ...]) -> str:

@@ -32,11 +32,15 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "feedback_1": ("feedback 1", "line 1", "feedback line 1", "feedback1"),
     "feedback_2": ("feedback 2", "line 2", "feedback line 2", "feedback2"),
     "comment": ("comment", "comments", "notes", "note", "manager comments"),
+    # feedback files only: a manager's return that names people instead of giving their id
+    "full_name": ("name", "full name", "staff name", "employee name", "worker name",
+                  "social worker", "worker"),
 }
 
 FEEDBACK_FIELDS = ("participant_id", "feedback_1", "feedback_2", "first_name", "last_name",
-                   "hold", "comment")
-LIST_FIELDS = tuple(f for f in ALIASES if f not in ("feedback_1", "feedback_2", "comment"))
+                   "full_name", "hold", "comment")
+LIST_FIELDS = tuple(f for f in ALIASES if f not in ("feedback_1", "feedback_2", "comment",
+                                                    "full_name"))
 
 REQUIRED: Mapping[str, tuple[str, ...]] = {
     "letters": ("participant_id", "first_name", "last_name", "arm", "authority", "address_1",
@@ -82,5 +86,5 @@ DESCRIPTION = {
     "town": "the post town", "postcode": "the postcode", "team": "the team",
     "site": "the site (building)", "manager_first_name": "the team manager's first name",
     "hold": "holds", "feedback_1": "feedback line 1", "feedback_2": "feedback line 2",
-    "comment": "comments",
+    "comment": "comments", "full_name": "the name",
 }

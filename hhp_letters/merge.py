@@ -87,7 +87,22 @@ class LetterJobs:
     def jobs(self, stages: tuple[str, ...] = ("check",)) -> Iterator[LetterJob]:
         """Jobs of rows with no error from ``stages`` (later stages add their own)."""
         lookup = self.checked.campaign.authority
-        for p, sort_key, feedback in self.checked.store.letter_rows(lookup, stages):
+        store = self.checked.store
+        columns = store.source_columns("list")
+        by_file: dict[str, dict[str, str]] = {}
+        for p, sort_key, feedback in store.letter_rows(lookup, stages):
+            fb_columns = by_file.get(feedback.origin.file)
+            if fb_columns is None:
+                fb_columns = by_file[feedback.origin.file] = store.source_columns(
+                    f"feedback:{feedback.origin.file}")
+            greet = "preferred_name" if p.preferred_name else "first_name"
+            origins = (
+                ("first_name", p.origin.at(column=columns.get(greet))),
+                ("last_name", p.origin.at(column=columns.get("last_name"))),
+                *((f, p.origin.at(column=columns.get(f)))
+                  for f in ("address_1", "address_2", "address_3", "town", "postcode")),
+                *((f, feedback.origin.at(column=fb_columns.get(f)))
+                  for f in ("feedback_1", "feedback_2")))
             if p.authority is None:
                 raise InternalError(f"row {p.origin.row} reached merge without an authority")
             yield LetterJob(p.participant_id, p.authority, p.greeting_name, p.last_name,
@@ -95,7 +110,8 @@ class LetterJobs:
                             p.origin, legal_first_name=p.first_name, team=p.team,
                             manager_first_name=p.manager_first_name,
                             reference=letter_reference(self.checked.campaign.spec.campaign.name,
-                                                       p.participant_id))
+                                                       p.participant_id),
+                            origins=origins)
 
     def count(self, stages: tuple[str, ...] = ("check",)) -> int:
         return self.checked.store.count_letter_rows(stages)

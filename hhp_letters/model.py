@@ -100,6 +100,11 @@ class LetterJob:
     team: str = ""
     manager_first_name: str = ""
     reference: str = ""  # printed on the letter and in the manifest; identifies nobody alone
+    # where each printed field came from: (field, file/sheet/row/column), for problems
+    origins: tuple[tuple[str, Origin], ...] = ()
+
+    def where(self, field: str) -> Origin:
+        return next((o for f, o in self.origins if f == field), self.origin)
 
     @property
     def name_line(self) -> str:

@@ -15,7 +15,7 @@ from hhp_letters.atomic import atomic_write_text
 class Level(StrEnum):
     ERROR = "error"  # stops a run (or, with --skip-invalid, withholds the rows concerned)
     WARNING = "warning"  # reported; never changes a letter
-    NOTE = "note"  # for the coordinator's information (a manager's comment, a column choice)
+    INFO = "info"  # for the coordinator's information (a manager's comment, a column choice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ def warning(code: str, origin: Origin, message: str, hint: str = "",
 
 def note(code: str, origin: Origin, message: str, hint: str = "",
          participant_id: str | None = None, detail: str = "") -> Problem:
-    return Problem(Level.NOTE, code, origin, message, hint, participant_id, detail)
+    return Problem(Level.INFO, code, origin, message, hint, participant_id, detail)
 
 
 def ordered(problems: Iterable[Problem], campaign_file: str) -> tuple[Problem, ...]:
@@ -82,7 +82,7 @@ def ordered(problems: Iterable[Problem], campaign_file: str) -> tuple[Problem, .
     column; errors before warnings at the same place."""
     return tuple(sorted(problems, key=lambda p: (
         p.origin.file != campaign_file, p.origin.file, p.origin.sheet or "", p.origin.row or 0,
-        p.origin.column or "", (p.level is not Level.ERROR, p.level is Level.NOTE))))
+        p.origin.column or "", (p.level is not Level.ERROR, p.level is Level.INFO))))
 
 
 CSV_COLUMNS = ("level", "code", "file", "sheet", "row", "column", "participant_id", "message",
@@ -95,15 +95,20 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def as_row(p: Problem) -> dict[str, str]:
+    """A problem as problems.csv holds it (never its personal ``detail``)."""
+    values = (p.level.value, p.code, p.origin.file, p.origin.sheet or "",
+              "" if p.origin.row is None else str(p.origin.row), p.origin.column or "",
+              p.participant_id or "", p.message, p.hint)
+    return dict(zip(CSV_COLUMNS, values, strict=True))
+
+
 def problems_csv(problems: Sequence[Problem]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in problems:
-        values = (p.level.value, p.code, p.origin.file, p.origin.sheet or "",
-                  "" if p.origin.row is None else str(p.origin.row), p.origin.column or "",
-                  p.participant_id or "", p.message, p.hint)
-        writer.writerow([spreadsheet_safe(v) for v in values])
+        writer.writerow([spreadsheet_safe(v) for v in as_row(p).values()])
     return buf.getvalue()
 
 

@@ -23,11 +23,10 @@ def problems_file(campaign_folder: Path) -> Path:
 def write_report(campaign_folder: Path, problems: tuple[Problem, ...]) -> Path | None:
     """problems.csv for these problems, or no file at all when there are none."""
     path = problems_file(campaign_folder)
-    shown = tuple(p for p in problems if p.level is not Level.NOTE)
-    if not shown:
+    if not any(p.level is not Level.INFO for p in problems):  # nothing to fix: no report
         path.unlink(missing_ok=True)
         return None
-    write_problems_csv(path, shown)
+    write_problems_csv(path, problems)
     return path
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -39,14 +39,16 @@ STORE_FILE = "rows.sqlite"
 STAGES = ("check", "layout", "render")
 
 _SCHEMA = """
-CREATE TABLE sources (role TEXT PRIMARY KEY, file TEXT NOT NULL, sheet TEXT);
+CREATE TABLE sources (role TEXT PRIMARY KEY, file TEXT NOT NULL, sheet TEXT,
+                      columns TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE participants (
     seq INTEGER PRIMARY KEY, row INTEGER, pid TEXT NOT NULL, arm TEXT, authority TEXT,
     first TEXT, last TEXT, address TEXT, town TEXT, postcode TEXT, team TEXT, team_key TEXT,
     site TEXT, site_key TEXT, manager TEXT, preferred TEXT, hold TEXT, name_key TEXT,
-    pref_key TEXT);
+    pref_key TEXT, first_key TEXT, pref_first TEXT, digits TEXT);
 CREATE INDEX participants_pid ON participants(pid);
 CREATE INDEX participants_name ON participants(name_key);
+CREATE INDEX participants_digits ON participants(digits);
 CREATE INDEX participants_team ON participants(authority, team_key);
 CREATE TABLE feedback_rows (
     seq INTEGER PRIMARY KEY, pid TEXT, line1 TEXT, line2 TEXT, file TEXT, sheet TEXT,
@@ -71,7 +73,8 @@ _P_COLUMNS = ("seq, row, pid, arm, authority, first, last, address, town, postco
 
 
 def name_key(first: str, last: str) -> str:
-    return f"{fold(first)}\x1f{fold(last)}"
+    """A full name as a key: case, spacing and punctuation between the parts ignored."""
+    return fold(f"{first} {last}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,19 +141,37 @@ class Store:
 
     # -- check: the list -----------------------------------------------------------------------
 
-    def add_participants(self, origin: Origin, people: Iterable[Participant]) -> None:
-        self._conn.execute("INSERT INTO sources VALUES ('list', ?, ?)", (origin.file,
-                                                                       origin.sheet))
+    def add_participants(self, origin: Origin, people: Iterable[Participant],
+                         columns: Mapping[str, str] | None = None) -> None:
+        """The list's rows; ``columns``: field → the column it was read from ("Header (C)")."""
+        self._conn.execute("INSERT INTO sources VALUES ('list', ?, ?, ?)",
+                           (origin.file, origin.sheet, json.dumps(dict(columns or {}))))
         rows = ((p.seq, p.origin.row, p.participant_id, p.arm.value if p.arm else None,
                  p.authority.code if p.authority else None, p.first_name, p.last_name,
                  _SEP.join(p.address), p.town, p.postcode, p.team, fold(p.team), p.site,
                  fold(p.site), p.manager_first_name, p.preferred_name, p.hold,
                  name_key(p.first_name, p.last_name), name_key(p.preferred_name, p.last_name)
-                 if p.preferred_name else None) for p in people)
+                 if p.preferred_name else None, fold(p.first_name),
+                 fold(p.preferred_name) if p.preferred_name else None,
+                 p.participant_id.lstrip("0") if p.participant_id.isdigit() else None)
+                for p in people)
         self._conn.executemany(
             "INSERT INTO participants (seq, row, pid, arm, authority, first, last, address, "
             "town, postcode, team, team_key, site, site_key, manager, preferred, hold, "
-            "name_key, pref_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            "name_key, pref_key, first_key, pref_first, digits) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def add_source(self, role: str, origin: Origin, columns: Mapping[str, str]) -> None:
+        """Where a file's fields were read from (``feedback:<file>``)."""
+        self._conn.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)",
+                           (role, origin.file, origin.sheet, json.dumps(dict(columns))))
+
+    def source_columns(self, role: str) -> dict[str, str]:
+        r = self._conn.execute("SELECT columns FROM sources WHERE role = ?", (role,)).fetchone()
+        return {} if r is None else dict(json.loads(r[0]))
+
+    def list_column(self, field: str) -> str | None:
+        return self.source_columns("list").get(field)
 
     def list_origin(self) -> Origin:
         r = self._conn.execute("SELECT file, sheet FROM sources WHERE role = 'list'").fetchone()
@@ -183,16 +204,24 @@ class Store:
             preferred_name=r["preferred"] or "", hold=r["hold"] or "",
             errors=tuple(codes.split(",")) if codes else ())
 
-    def ids_named(self, first: str, last: str, within: Iterable[str] | None
-                  ) -> list[tuple[str, int]]:
-        """(id, row) of list rows whose first (or preferred) and last name are these, among
-        the rows whose team is one of ``within`` (folded team names) when given."""
-        key = name_key(first, last)
+    def ids_named(self, full_name: str, within: Iterable[str] | None,
+                  *, first_only: bool = False) -> list[tuple[str, int]]:
+        """(id, row) of list rows with this full name (first or preferred, then last) — or,
+        with ``first_only``, this first or preferred name — among the rows whose team is one
+        of ``within`` (folded team names) when given."""
+        key = fold(full_name)
+        columns = ("first_key", "pref_first") if first_only else ("name_key", "pref_key")
         rows = self._conn.execute(
-            "SELECT pid, row, team_key FROM participants WHERE (name_key = ? OR pref_key = ?) "
-            "AND pid != '' ORDER BY seq", (key, key)).fetchall()
+            f"SELECT pid, row, team_key FROM participants WHERE ({columns[0]} = ? OR "  # noqa: S608
+            f"{columns[1]} = ?) AND pid != '' ORDER BY seq", (key, key)).fetchall()
         teams = None if within is None else set(within)
         return [(r["pid"], r["row"]) for r in rows if teams is None or r["team_key"] in teams]
+
+    def ids_like(self, pid: str) -> list[tuple[str, int]]:
+        """All-digit ids that are ``pid`` but for leading zeros: (id, row)."""
+        return [(r["pid"], r["row"]) for r in self._conn.execute(
+            "SELECT pid, row FROM participants WHERE digits = ? AND pid != ? ORDER BY seq",
+            (pid.lstrip("0"), pid))]
 
     def teams_of(self, ids: Iterable[str]) -> set[str]:
         """Folded team names of the given ids (the teams a manager's return covers)."""
@@ -214,17 +243,19 @@ class Store:
         all digits: the width a number that lost its leading zeros should be padded to."""
         r = self._conn.execute(
             "SELECT length(pid) AS w, count(*) AS n FROM participants WHERE pid != '' AND "
-            "pid NOT GLOB '*[^0-9]*' GROUP BY w ORDER BY n DESC, w DESC LIMIT 1").fetchone()
+            "pid NOT GLOB '*[^0-9]*' AND pid GLOB '0*' GROUP BY w ORDER BY n DESC, w DESC "
+            "LIMIT 1").fetchone()
         total = self._one("SELECT count(*) FROM participants WHERE pid != ''")
         if r is None or not total or r["n"] * 2 < total:
             return None
         return int(r["w"])
 
     def short_digit_ids(self, width: int) -> Iterator[tuple[int, int, str]]:
-        """All-digit ids shorter than ``width``: (seq, row, id)."""
+        """All-digit ids shorter than ``width`` that start with no zero (what Excel leaves of
+        an id it turned into a number): (seq, row, id)."""
         for r in self._conn.execute(
                 "SELECT seq, row, pid FROM participants WHERE pid != '' AND pid NOT GLOB "
-                "'*[^0-9]*' AND length(pid) < ? ORDER BY seq", (width,)):
+                "'*[^0-9]*' AND pid NOT GLOB '0*' AND length(pid) < ? ORDER BY seq", (width,)):
             yield r["seq"], r["row"], r["pid"]
 
     def count_rows(self, *, arm: Arm | None = None) -> int:

@@ -844,24 +844,25 @@ def hr_unmapped_employee_number(folder: Path) -> Case:
     n = 8
     people = _people("unmapped", POOL[2:10], ids=_ids(4601, n), arms=_arms(n, "unmapped"),
                      teams=("Assessment",))
-    header = ["Employee Number", "Forename", "Surname", "Address Line 1", "Address Line 2",
+    # "Employee Number" is an alias now; a header of the HR system's own naming is not
+    header = ["Emp Ref", "Forename", "Surname", "Address Line 1", "Address Line 2",
               "Post Town", "Postcode", "Trial Arm"]
     rows = [[p.pid, p.first, p.last, p.address[0], p.address[1], p.town, p.postcode,
              "Intervention" if p.treated else "Control"] for p in people]
     listing = "data/itrent.xlsx"
     grid: Grid = [*ITRENT_TITLE, header, *rows]
     _xlsx(folder / listing, "Report", grid, creator="iTrent")
-    files = _team_feedback_xlsx(folder, people, header=ITRENT_FEEDBACK)
-    # the coordinator did not map Employee Number in campaign.toml
+    files = _team_feedback_xlsx(folder, people, header=["Emp Ref", *ITRENT_FEEDBACK[1:]])
+    # the coordinator did not map Emp Ref in campaign.toml
     _campaign(folder, participants=listing, feedback=["data/feedback/*.xlsx"])
     header_row = len(ITRENT_TITLE) + 1
-    problems = [_err("missing_column", listing, "Report", header_row, None, "Employee Number"),
-                *(_err("missing_column", f, "Feedback", 1, None, "Employee Number")
+    problems = [_err("missing_column", listing, "Report", header_row, None, "Emp Ref"),
+                *(_err("missing_column", f, "Feedback", 1, None, "Emp Ref")
                   for f in files)]
     return _case(
         "hr_unmapped_employee_number", folder,
-        "iTrent export (and managers' returns copied from it) keyed by 'Employee Number', with "
-        "no [inputs.columns] mapping: the id column is missing and the message must say what "
+        "iTrent export (and managers' returns copied from it) keyed by 'Emp Ref', with no "
+        "[inputs.columns] mapping: the id column is missing and the message must say what "
         "was found", people, refuse=True, problems=problems,
         withheld=[p.pid for p in people])
 

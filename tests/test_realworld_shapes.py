@@ -134,7 +134,7 @@ def list_table(case: Case) -> tuple[list[str], list[list[str]]]:
     grid = [[v.translate(ZERO_WIDTH) for v in row] for row in grid]
     mapped = spec.get("columns", {})
     wanted = {mapped.get("participant_id", "Participant ID"), "Participant ID",
-              "Employee Number"}
+              "Employee Number", "Emp Ref"}
     head = next(i for i, row in enumerate(grid) if wanted & set(row))
     return grid[head], grid[head + 1:]
 
@@ -203,7 +203,7 @@ def test_letters_are_for_treatment_rows_and_greet_a_name_on_the_row(case: Case) 
     header, rows = list_table(case)
     mapped = campaign(case)["inputs"].get("columns", {})
     id_col = column(header, mapped.get("participant_id", "Participant ID"), "Participant ID",
-                    "Employee Number")
+                    "Employee Number", "Emp Ref")
     arm_col = column(header, mapped.get("arm", "Arm"), "Arm", "Trial Arm")
     treated = {r[id_col]: r for r in rows
                if len(r) > arm_col and r[arm_col].strip().casefold() in TREATMENT}
@@ -440,8 +440,8 @@ def shape_hr_unmapped_employee_number(case: Case) -> None:
     assert "columns" not in campaign(case)["inputs"]
     for e in case.problems:
         header = values(case.folder / e.file, e.sheet)[(e.row or 1) - 1]
-        assert header[0] == "Employee Number"
-        assert not {"Participant ID", "ID", "Staff ID"} & set(header)
+        assert header[0] == "Emp Ref"
+        assert not {"Participant ID", "ID", "Staff ID", "Employee Number"} & set(header)
 
 
 @shape

@@ -206,16 +206,20 @@ class Design:
         return result
 
     def character_problems(self, origin: Origin, key: str,
-                           fields: Sequence[tuple[str, str, str]]) -> list[Problem]:
-        """(what, text, face) → an error for each character the face cannot draw."""
+                           fields: Sequence[tuple[str, str, str] | tuple[str, str, str, Origin]]
+                           ) -> list[Problem]:
+        """(what, text, face[, where it came from]) → an error for each character no shipped
+        font can draw, located in the file, sheet, row and column the text came from."""
         problems = []
-        for what, text, face in fields:
+        for field in fields:
+            what, text, face = field[:3]
+            where = field[3] if len(field) > 3 else origin
             for char in self.fonts.unprintable(text, face):
                 name = unicodedata.name(char, "unnamed character")
                 problems.append(self.problem(
-                    origin, key, "unprintable_character",
-                    f"{what} contains {char!r} (U+{ord(char):04X} {name}), which the font "
-                    "cannot print", "remove or replace the character"))
+                    where, key, "unprintable_character",
+                    f"{what} contains {char!r} (U+{ord(char):04X} {name}), which no shipped "
+                    "font can print", "remove or replace the character"))
         return problems
 
     def problem(self, origin: Origin, key: str, code: str, message: str,

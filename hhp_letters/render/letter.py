@@ -112,11 +112,15 @@ class LetterDesign(Design):
     def plan(self, job: LetterJob) -> Plan | list[Problem]:
         """Lay out one letter, or say exactly why it cannot be printed."""
         pid = job.participant_id
+        where = job.where
         problems = self.character_problems(job.origin, pid, (
-            ("first name", job.first_name, "regular"), ("last name", job.last_name, "regular"),
-            *((f"address line {i}", t, "regular") for i, t in enumerate(job.address_lines, 1)),
-            ("feedback line 1", job.feedback[0], "italic"),
-            ("feedback line 2", job.feedback[1], "italic")))
+            ("first name", job.first_name, "regular", where("first_name")),
+            ("last name", job.last_name, "regular", where("last_name")),
+            *((f"address line {i}", t, "regular", where(f"address_{i}" if i <= 3 else "town"))
+              for i, t in enumerate(job.address_lines[:-2], 1)),
+            ("post town", job.address_lines[-2], "regular", where("town")),
+            ("feedback line 1", job.feedback[0], "italic", where("feedback_1")),
+            ("feedback line 2", job.feedback[1], "italic", where("feedback_2"))))
         lines: list[TextLine] = []
         address = self.window.address
         block = (job.name_line, *job.address_lines)

@@ -120,6 +120,14 @@ def detect_encoding(path: Path, shown: str) -> str | Problem:
                      "would print wrongly", "open the file in Excel, retype or re-paste those "
                      "rows, and save it as 'CSV UTF-8 (Comma delimited)'")
     if _valid(path, "cp1252"):
+        mac = _looks_mac_roman(path)
+        if mac is not None:
+            line, word = mac
+            return error("bad_encoding", origin.at(row=line),
+                         "the text looks like a Mac 'Comma Separated Values' export (Mac Roman "
+                         "encoding): read as Windows text, its accented letters would print as "
+                         "symbols", "save the list from Excel as 'CSV UTF-8 (Comma delimited)'",
+                         detail=f"e.g. {word!r} on line {line}")
         return "cp1252"
     first = scan.invalid_at[0]
     with path.open("rb") as fh:
@@ -128,6 +136,32 @@ def detect_encoding(path: Path, shown: str) -> str | Problem:
     return error("bad_encoding", origin,
                  f"the text is neither UTF-8 nor Windows-1252 (byte {byte:#04x} at offset "
                  f"{first})", "save the list from Excel as 'CSV UTF-8 (Comma delimited)'")
+
+
+# Windows-1252 punctuation that a Mac Roman accented letter turns into when misread: never
+# beside a letter in real text (a dagger inside a name), or ‘ straight after a letter ("Zo‘").
+_SYMBOLS = frozenset("†‡ˆ‰‹›•˜™ƒ‚„")
+
+
+def _looks_mac_roman(path: Path) -> tuple[int, str] | None:
+    """(line, word) of the first place where Windows-1252 reading gives a symbol inside a
+    word that Mac Roman reads as a letter; None when the text reads as ordinary Windows-1252."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh.read().splitlines(), start=1):
+            if raw.isascii():
+                continue
+            text = raw.decode("cp1252")
+            for i, char in enumerate(text):
+                before = text[i - 1].isalpha() if i else False
+                after = text[i + 1].isalpha() if i + 1 < len(text) else False
+                odd = (char in _SYMBOLS and (before or after)) or (char == "\u2018" and before) \
+                    or (char in "\u201c\u201d" and before and after)
+                if odd and char.encode("cp1252").decode("mac_roman").isalpha():
+                    start = max(text.rfind(" ", 0, i), text.rfind(",", 0, i)) + 1
+                    end = min((j for j in (text.find(" ", i), text.find(",", i)) if j >= 0),
+                              default=len(text))
+                    return number, text[start:end]
+    return None
 
 
 def _delimiter(sample: str) -> str:

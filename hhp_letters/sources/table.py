@@ -99,11 +99,17 @@ class _Header:
 
 def _find_header(rows: list[RawRow], index: Mapping[str, str],
                  explicit: Mapping[str, str]) -> RawRow | None:
+    """The row that reads most like a header: two or more known headers, or a known id
+    header beside other headers (a manager's own column names), so a missing column can be
+    named instead of the header row itself."""
     best: tuple[int, RawRow] | None = None
     for raw in rows:
         keys = {normalise_header(v) for v in raw.values if v.strip()}
-        score = sum(1 for k in keys if k in index or k in explicit)
-        if score >= 2 and (best is None or score > best[0]):
+        found = [explicit.get(k) or index.get(k) for k in keys if k in index or k in explicit]
+        score = len(found)
+        headerlike = score == 1 and found[0] == "participant_id" and len(keys) >= 3 and \
+            not any(v.strip().replace(".", "").isdigit() for v in raw.values)
+        if (score >= 2 or headerlike) and (best is None or score > best[0]):
             best = (score, raw)
     return None if best is None else best[1]
 
@@ -174,12 +180,14 @@ def build_table(raw: RawSheet, fields: tuple[str, ...], required: tuple[str, ...
     for item in raw.items():
         if isinstance(item, Problem):
             early.append(item)
-            break
+            if item.is_error:
+                break
+            continue
         if isinstance(item, RawRow) and any(v.strip() for v in item.values):
             head.append(item)
             if len(head) >= HEADER_SEARCH_ROWS:
                 break
-    if early and not head:
+    if any(p.is_error for p in early) and not head:
         return Table(where, problems=tuple(early))
     if not head:
         return Table(where, problems=(error(

@@ -26,7 +26,7 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
-from hhp_letters.problems import Origin, Problem, error
+from hhp_letters.problems import Origin, Problem, error, warning
 from hhp_letters.sources.raw import MergedRange, RawRow, RawSheet, cell_text
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -174,6 +174,14 @@ def _styles(zf: zipfile.ZipFile) -> _Styles:
     return _Styles(frozenset(dates), padded)
 
 
+# Excel writes characters XML cannot hold (control characters, and "_x" itself) as _xHHHH_.
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape(text: str) -> str:
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
 def _text_of(element: Element) -> str:
     """A shared or inline string: its runs' text, without phonetic (rPh) guides."""
     parts: list[str] = []
@@ -183,7 +191,7 @@ def _text_of(element: Element) -> str:
             parts.append(child.text or "")
         elif name == "r":
             parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-    return "".join(parts)
+    return _unescape("".join(parts))
 
 
 def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
@@ -241,8 +249,16 @@ def read_xlsx(path: Path, sheet: str | None, shown: str) -> RawSheet | Problem:
     member = chosen.member
     epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
     where = Origin(shown, chosen.name)
+    hidden = [e.name for e in entries if e.state != "visible" and e is not chosen
+              and not e.is_chart]
+    notes = (warning("hidden_sheet", Origin(shown),
+                     "the workbook has hidden sheet(s) " + ", ".join(map(repr, hidden))
+                     + f"; only {chosen.name!r} was read",
+                     "nothing to do if the hidden sheets are old copies; delete them, or name "
+                     "the sheet to read with `sheet` in campaign.toml"),) if hidden else ()
 
     def items() -> Iterator[RawRow | MergedRange | Problem]:
+        yield from notes
         with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
             yield from _stream(fh, strings, styles, epoch, where)
 
@@ -335,7 +351,9 @@ def _value(kind: str, value: str | None, inline: str, style: int, strings: list[
         return strings[index] if 0 <= index < len(strings) else ""
     if kind == "b":
         return "TRUE" if value in ("1", "true") else "FALSE"
-    if kind in ("str", "e"):
+    if kind == "str":
+        return _unescape(value)
+    if kind == "e":
         return value
     if kind == "d":
         return value.split("T")[0] if value.endswith("T00:00:00") else value
