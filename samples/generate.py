@@ -955,6 +955,12 @@ def write_workers(workers: Sequence[Worker]) -> Path:
 # --------------------------------------------------------------------------------------
 
 
+# Each brand's colour as its brand guide gives it for print; the hex is the screen colour the
+# logos are drawn in. (These are what the FOGRA39 profile makes of the hex, rounded.)
+BRAND_CMYK = {"#1F4E79": (82, 45, 0, 46), "#7A2E5B": (23, 85, 4, 48),
+              "#00707A": (73, 0, 23, 51), "#2E6B30": (69, 0, 87, 53)}
+
+
 def authority_toml(authority: Authority, signature: str) -> str:
     address = ", ".join(toml_str(line) for line in authority.return_address)
     signatory = (
@@ -967,7 +973,8 @@ def authority_toml(authority: Authority, signature: str) -> str:
         f"name = {toml_str(authority.name)}\n"
         f"area = {toml_str(authority.area)}\n"
         f"logo = {toml_str(f'brand/{authority.slug}-logo.png')}\n"
-        f"colour = {toml_str(authority.colour)}\n"
+        f"colour = {{ cmyk = [{', '.join(map(str, BRAND_CMYK[authority.colour]))}] }}"
+        f"  # the brand guide's CMYK (on screen {authority.colour})\n"
         f"return_address = [{address}]\n"
         f"signatory = {signatory}\n"
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageMath, ImageStat
 
 from hhp_letters.errors import InternalError
+from hhp_letters.render.colour import CmykConverter
 from hhp_letters.render.pdf import stream
 
 MM_PER_INCH = 25.4
@@ -51,32 +52,53 @@ def to_cmyk(img: Image.Image) -> Image.Image:
     return Image.merge("CMYK", (channel(r), channel(g), channel(b), k))
 
 
-def prepare_image(path: Path, placed_width_mm: float) -> PreparedImage:
-    """The image as a PDF XObject at ~300 ppi as placed. Logos and signatures have few
-    colours: they are stored as 256 CMYK colours (/Indexed) when that changes no pixel by
-    more than a trace, a quarter of the data; anything richer as full CMYK."""
+def prepare_image(path: Path, placed_width_mm: float,
+                  converter: CmykConverter | None = None) -> PreparedImage:
+    """The image as a PDF XObject at ~300 ppi as placed, in CMYK for the press (through the
+    ICC profile when ``converter`` is given; a CMYK JPEG or TIFF is used as it is). Logos and
+    signatures have few colours: they are stored as 256 CMYK colours (/Indexed) when that
+    changes no pixel by more than a trace, a quarter of the data; anything richer as full CMYK."""
     with Image.open(path) as src:
         src.load()
-        rgb = _on_white(src)
+        cmyk_source = src.mode == "CMYK"
+        picture = src.copy() if cmyk_source else _on_white(src)
+        icc = src.info.get("icc_profile")
+    if icc is not None and not cmyk_source:
+        picture.info["icc_profile"] = icc
     target_w = max(1, round(placed_width_mm / MM_PER_INCH * TARGET_PPI))
-    if rgb.width > target_w:
-        target_h = max(1, round(rgb.height * target_w / rgb.width))
-        rgb = rgb.resize((target_w, target_h), Image.Resampling.LANCZOS)
-    size = {"Type": "/XObject", "Subtype": "/Image", "Width": str(rgb.width),
-            "Height": str(rgb.height), "BitsPerComponent": "8"}
-    indexed = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                           dither=Image.Dither.NONE)
-    error = ImageStat.Stat(ImageChops.difference(rgb, indexed.convert("RGB"))).mean
+    if picture.width > target_w:
+        target_h = max(1, round(picture.height * target_w / picture.width))
+        resized = picture.resize((target_w, target_h), Image.Resampling.LANCZOS)
+        resized.info.update(picture.info)
+        picture = resized
+    size = {"Type": "/XObject", "Subtype": "/Image", "Width": str(picture.width),
+            "Height": str(picture.height), "BitsPerComponent": "8"}
+    convert = converter.image_to_cmyk if converter is not None else to_cmyk
+    if cmyk_source:  # the brand guide's own CMYK: never converted
+        body = stream(_adobe_inverted(picture).tobytes(), {**size, "ColorSpace": "/DeviceCMYK"})
+        return PreparedImage(picture.width, picture.height, picture.height / picture.width,
+                             body)
+    indexed = picture.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                               dither=Image.Dither.NONE)
+    error = ImageStat.Stat(ImageChops.difference(picture, indexed.convert("RGB"))).mean
     if max(error) <= MAX_INDEX_ERROR:
         palette = indexed.getpalette() or []
         count = len(palette) // 3
         colours = Image.frombytes("RGB", (count, 1), bytes(palette[:count * 3]))
-        lookup = to_cmyk(colours).tobytes().hex().upper()
+        if icc is not None:
+            colours.info["icc_profile"] = icc
+        lookup = convert(colours).tobytes().hex().upper()
         body = stream(indexed.tobytes(), {
             **size, "ColorSpace": f"[/Indexed /DeviceCMYK {count - 1} <{lookup}>]"})
     else:
-        body = stream(to_cmyk(rgb).tobytes(), {**size, "ColorSpace": "/DeviceCMYK"})
-    return PreparedImage(rgb.width, rgb.height, rgb.height / rgb.width, body)
+        body = stream(convert(picture).tobytes(), {**size, "ColorSpace": "/DeviceCMYK"})
+    return PreparedImage(picture.width, picture.height, picture.height / picture.width, body)
+
+
+def _adobe_inverted(image: Image.Image) -> Image.Image:
+    """Pillow reads Adobe CMYK JPEGs inverted; PDF wants ink amounts."""
+    return ImageChops.invert(image) if image.info.get("adobe_transform") is not None and \
+        image.format == "JPEG" else image
 
 
 def flatten_onto_white(source: Path, target: Path) -> None:
