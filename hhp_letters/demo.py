@@ -72,10 +72,13 @@ def run_demo(out: Path, *, force: bool = False,
         on_step(made)
 
     listing = letters / "data" / "randomised.xlsx"
-    step("letters", letters, out / "letters-run", listing)
+    # proofs before the live run, as a coordinator does (after it, every letter is sent)
     step("proofs", letters, out / "letters-proof", listing, proof=True)
+    step("letters", letters, out / "letters-run", listing)
     step("notes", notes, out / "notes-run", notes / "data" / "randomised-workers.xlsx")
     skipped = find_soffice() is None
-    if not skipped:
-        step("Word letterhead", letters / "campaign-word.toml", out / "word-run", listing)
+    if not skipped:  # its own copy: its ledger is not the native run's
+        word = init_campaign(out / "word-campaign", "letters", sample=True).parent
+        step("Word letterhead", word / "campaign-word.toml", out / "word-run",
+             word / "data" / "randomised.xlsx")
     return Demo(out, report, tuple(steps), skipped)
