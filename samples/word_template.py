@@ -51,12 +51,15 @@ def build() -> None:
     addr = doc.add_paragraph()
     addr.paragraph_format.space_before = Mm(10)
     addr.paragraph_format.left_indent = Mm(0)
+    # exactly 11 pt lines, as the native letters: six lines fit the window's 24 mm band
+    addr.paragraph_format.line_spacing = Pt(11)
     addr.add_run("{{ name_line }}\n{{ address }}").font.size = Pt(10)
     date = doc.add_paragraph("{{ date }}")
     date.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    date.paragraph_format.space_before = Mm(18)
+    date.paragraph_format.space_before = Mm(8)  # above the first fold (99 mm), whatever follows
 
-    doc.add_paragraph("Dear {{ first_name }},")
+    # the letter starts below the window's reach (95 mm) and the first fold (99 mm)
+    doc.add_paragraph("Dear {{ first_name }},").paragraph_format.space_before = Mm(12)
     doc.add_paragraph("On behalf of everyone at Harrowmere County Council, thank you for the "
                       "work you do for children and families in {{ area }}.")
     doc.add_paragraph("Your team manager told me about your work this year. In their words:")
@@ -70,16 +73,16 @@ def build() -> None:
                       "it is seen and valued. Thank you.")
     doc.add_paragraph("With best wishes,")
     doc.add_paragraph("{{ signature }}")
-    name = doc.add_paragraph()
-    name.paragraph_format.space_after = Pt(0)
-    name.add_run("{{ signatory.name }}").bold = True
+    signatory = doc.add_paragraph()
+    signatory.paragraph_format.space_after = Pt(0)
+    signatory.add_run("{{ signatory.name }}").bold = True
     doc.add_paragraph("{{ signatory.title }}")
 
     core = doc.core_properties
     core.author = "Harrowmere County Council (fictional)"
     core.title = "Recognition letter template"
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(OUT)
+    doc.save(str(OUT))  # python-docx is typed for str paths only
     _fix_zip_times(OUT)
 
 

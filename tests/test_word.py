@@ -7,6 +7,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.libreoffice
 
 
 def word_campaign(tmp_path: Path) -> Path:
-    return init_campaign(tmp_path / "camp").parent / "campaign-word.toml"
+    return init_campaign(tmp_path / "camp", sample=True).parent / "campaign-word.toml"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_word_letters_read_back(word_run: tuple[Path, Path]) -> None:
         for line in feedback[pdf.stem]:
             assert " ".join(line.split()) in text
         assert "Marcus Thorne-Ellery" in text
-        fonts = reader.pages[0]["/Resources"]["/Font"]
+        fonts: Any = reader.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
         for ref in fonts.values():
             descriptor = ref.get_object()["/FontDescriptor"].get_object()
             assert "/FontFile2" in descriptor or "/FontFile" in descriptor
@@ -98,7 +99,7 @@ def test_hostile_feedback_prints_literally_in_word(tmp_path: Path, line: str) ->
     toml = word_campaign(tmp_path)
     path = sorted((toml.parent / "data" / "feedback").glob("hc-*.xlsx"))[0]
     wb = openpyxl.load_workbook(path)
-    ws = wb.active
+    ws = wb.worksheets[0]
     pid = str(ws.cell(row=2, column=1).value)
     ws.cell(row=2, column=3).value = line
     ws.cell(row=2, column=4).value = "First line\nsecond line"
@@ -157,7 +158,7 @@ def test_lint_reports_smart_quotes_split_runs_and_spaced_braces(tmp_path: Path) 
 
 def test_missing_libreoffice_is_a_clear_error(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(libreoffice.shutil, "which", lambda name: None)
+    monkeypatch.setattr("hhp_letters.render.libreoffice.shutil.which", lambda name: None)
     with pytest.raises(ConverterUnavailable) as caught:
         libreoffice.Converter()
     assert "apt-get install libreoffice-writer-nogui" in str(caught.value)
@@ -181,7 +182,7 @@ def test_a_word_letter_that_runs_over_a_page_is_an_error_naming_it(tmp_path: Pat
     toml = word_campaign(tmp_path)
     path = sorted((toml.parent / "data" / "feedback").glob("hc-*.xlsx"))[0]
     wb = openpyxl.load_workbook(path)
-    ws = wb.active
+    ws = wb.worksheets[0]
     pid = str(ws.cell(row=2, column=1).value)
     ws.cell(row=2, column=3).value = " ".join(["remarkable"] * 400)
     wb.save(path)

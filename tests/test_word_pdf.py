@@ -780,3 +780,36 @@ def test_speed(converted: Converted) -> None:
           f"(500); text_boxes {boxes:.1f} ms/page; colour_report {report:.1f} ms/page")
     # Loose bounds (a shared 2-core machine): a regression by a factor, not noise, fails.
     assert single < 40 and split < 40 and merge < 40
+
+
+def test_the_quick_ticket_scan_finds_what_the_full_scan_finds(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """Hex-string pages (ours) are scanned by splitting into tokens; the result must be the
+    regex scan's, including an inline image mask, and a stream it cannot be sure of (a
+    literal string) falls back."""
+    from hhp_letters.render import word_pdf
+
+    def facts(content: bytes) -> word_pdf.BundleFacts:
+        pdf = pikepdf.new()
+        page = pdf.add_blank_page(page_size=(595.276, 841.89))
+        page.obj.Resources = pikepdf.Dictionary(ColorSpace=pikepdf.Dictionary(
+            CS0=pikepdf.Array([pikepdf.Name.ICCBased, pdf.make_stream(b"", N=4)])))
+        page.obj.Contents = pdf.make_stream(content)
+        path = tmp_path / "x.pdf"
+        pdf.save(path)
+        return word_pdf.bundle_facts(path)
+
+    ours = (b"q 0 0 0 1 k BT /F1 10 Tf [<000A> -4.5 <001E>] TJ ET Q\n1 0 0 rg 0.5 G "
+            b"/CS0 cs 0 0 0 1 scn q 0 0 0 1 k 9 0 0 9 500 12 cm BI /W 2 /H 2 /IM true "
+            b"/BPC 1 /F /AHx ID C0> EI Q")
+    quick = facts(ours)
+    assert word_pdf._quick_facts(ours) is not None
+    assert {c for c in quick.colours} == {("k", (0.0, 0.0, 0.0, 1.0)), ("rg", (1.0, 0.0, 0.0)),
+                                          ("g", (0.5,))}
+    assert "DeviceRGB" in quick.colour_spaces and "DeviceCMYK" in quick.colour_spaces
+    monkeypatch.setattr(word_pdf, "_quick_facts", lambda raw: None)
+    assert facts(ours) == quick
+    monkeypatch.undo()
+    assert word_pdf._quick_facts(b"(k) Tj 0 0 0 1 k") is None  # a literal string: not sure
+    assert word_pdf._quick_facts(b"12 0 0 0 1 k") is None  # more numbers than k takes

@@ -4,9 +4,11 @@ keep their metrics, a timeout, and a clear message when LibreOffice is missing."
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +18,12 @@ INSTALL_HINT = ("install LibreOffice: `sudo apt-get install libreoffice-writer-n
                 "(Debian/Ubuntu), or the LibreOffice package for your system")
 STARTUP_SECONDS = 90
 PER_DOCUMENT_SECONDS = 10
+# PDF export options (LibreOffice 7.4+ reads them as JSON): images as the template holds them,
+# losslessly. By default LibreOffice resamples every placed image to 300 ppi and JPEG-encodes
+# it, once per page: two thirds of its time on a letter with a logo and a signature, and a
+# lossy copy of a PNG logo. Our post-processing converts each distinct image to CMYK once.
+PDF_EXPORT = ('pdf:writer_pdf_Export:{"UseLosslessCompression":{"type":"boolean","value":"true"},'
+              '"ReduceImageResolution":{"type":"boolean","value":"false"}}')
 
 
 def find_soffice() -> str | None:
@@ -31,7 +39,7 @@ class Converter:
             raise ConverterUnavailable("LibreOffice (soffice) is not installed; it is needed "
                                        "for Word templates", hint=INSTALL_HINT)
         self.binary = binary
-        self.profile = Path(tempfile.mkdtemp(prefix="hhp-libreoffice-"))
+        self.profile = Path(tempfile.mkdtemp(prefix=f"hhp-libreoffice-{os.getpid()}-"))
         font_dir = self.profile / "user" / "fonts"
         font_dir.mkdir(parents=True)
         for font in fonts:  # fonts in the profile are LibreOffice's own, for this run only
@@ -51,7 +59,7 @@ class Converter:
         out_dir.mkdir(parents=True, exist_ok=True)
         command = [self.binary, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
                    "--invisible", "--nologo", "--nodefault", "--norestore", "--nolockcheck",
-                   "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir),
+                   "--convert-to", PDF_EXPORT, "--outdir", str(out_dir),
                    *map(str, documents)]
         try:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
@@ -74,10 +82,35 @@ class Conversion:
         self.process = process
         self.pdfs = pdfs
         self.timeout = timeout
+        self.started = time.monotonic()
+        self._finished = False
+
+    def ready(self, index: int) -> Path:
+        """Wait for PDF ``index`` only: LibreOffice converts its documents in order, so it is
+        complete once the next one has appeared (or the process has ended). The caller can
+        work on it while the rest convert."""
+        while self.process.poll() is None:
+            if index + 1 < len(self.pdfs) and self.pdfs[index + 1].exists():
+                if self.pdfs[index].is_file():
+                    return self.pdfs[index]
+                break  # it went on without this one: wait() says what happened
+            if time.monotonic() - self.started > self.timeout:
+                break  # wait() stops it and says so
+            time.sleep(0.02)
+        return self.wait()[index]
+
+    def stop(self) -> None:
+        """End the process if it is still converting (the caller gave up on it)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
 
     def wait(self) -> list[Path]:
+        if self._finished:
+            return self.pdfs
         try:
-            out, err = self.process.communicate(timeout=self.timeout)
+            left = max(1.0, self.timeout - (time.monotonic() - self.started))
+            out, err = self.process.communicate(timeout=left)
         except subprocess.TimeoutExpired as exc:
             self.process.kill()
             self.process.communicate()
@@ -93,4 +126,5 @@ class Conversion:
                               f"{' / '.join(detail) or 'no message'})",
                               hint="open the .docx in Word or LibreOffice to see whether it "
                                    "is damaged")
+        self._finished = True
         return self.pdfs
