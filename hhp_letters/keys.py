@@ -14,6 +14,7 @@ letters back against the digests of earlier runs; keep it with the campaign's ba
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import os
@@ -35,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from hhp_letters.atomic import atomic_write_bytes
-from hhp_letters.errors import UsageError
+from hhp_letters.errors import EnvironmentProblem
 
 SECRETS_DIR = ".hhp"
 DIGEST_KEY = "digest.key"
@@ -47,6 +48,7 @@ SIG_FILE = "audit.sig"
 # glyphs, soft and automatic hyphens, zero-width and non-breaking spaces, line breaks.
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
               "\ufb05": "st", "\ufb06": "st"}
+_LIGATURE_TABLE = str.maketrans(_LIGATURES)
 _DROP = re.compile("[\\s\u00ad\ufffe\uffff\u200b\u200c\u200d\u2060\ufeff\\-\u2010\u2011]+")
 
 
@@ -54,7 +56,7 @@ def readback_form(text: str) -> str:
     """The form in which printed text is compared with what a PDF's text layer gives back."""
     text = unicodedata.normalize("NFC", text)
     if not text.isascii():
-        text = "".join(_LIGATURES.get(c, c) for c in text)
+        text = text.translate(_LIGATURE_TABLE)
     return _DROP.sub("", text)
 
 
@@ -82,9 +84,32 @@ def _private(path: Path) -> None:
 
 
 def campaign_keys(campaign_root: Path) -> CampaignKeys:
-    """The campaign's keys, made on first use."""
+    """The campaign's keys, made on first use (under a lock, so two first runs at once make
+    one set, not two)."""
     folder = campaign_root / SECRETS_DIR
-    folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot keep the campaign's keys in {folder}: "
+                                 f"{exc.strerror}", hint="run from a campaign folder you "
+                                                         "can write to") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _load_or_make(folder)
+    finally:
+        os.close(fd)
+
+
+def _damaged(path: Path) -> EnvironmentProblem:
+    return EnvironmentProblem(
+        f"the campaign's key file {path} is damaged",
+        hint="restore .hhp/ from the campaign's backup; without it, earlier runs cannot be "
+             "read back and new runs are signed by another key (move the folder aside to "
+             "start new keys)")
+
+
+def _load_or_make(folder: Path) -> CampaignKeys:
     digest = folder / DIGEST_KEY
     if not digest.is_file():
         atomic_write_bytes(digest, secrets.token_hex(32).encode("ascii") + b"\n")
@@ -97,17 +122,24 @@ def campaign_keys(campaign_root: Path) -> CampaignKeys:
         _private(signing)
         atomic_write_bytes(folder / PUBLIC_KEY, key.public_key().public_bytes(
             Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
-    loaded = load_pem_private_key(signing.read_bytes(), password=None)
+    try:
+        loaded = load_pem_private_key(signing.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:  # cryptography's "not a PEM key"
+        raise _damaged(signing) from exc
     if not isinstance(loaded, Ed25519PrivateKey):
-        raise UsageError(f"{signing} is not an Ed25519 key",
-                         hint="move it aside; a new key is made on the next run")
-    return CampaignKeys(bytes.fromhex(digest.read_text(encoding="ascii").strip()), loaded)
+        raise _damaged(signing)
+    key_bytes = read_digest_key(digest)
+    if key_bytes is None or len(key_bytes) < 16:
+        raise _damaged(digest)
+    return CampaignKeys(key_bytes, loaded)
 
 
 def read_digest_key(path: Path) -> bytes | None:
     try:
+        if not path.is_file():
+            return None
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError):  # ValueError includes UnicodeDecodeError
         return None
 
 
