@@ -113,6 +113,10 @@ class Allocation:
     team: str | None = None
     # list rows whose problem withheld this row, when not the row itself (a team's note)
     cause_rows: tuple[int, ...] = ()
+    earlier: Mapping[str, str] | None = None  # already_sent: the letter an earlier run made
+    supersedes: Mapping[str, str] | None = None  # a re-issue: the letter it replaces, and why
+    # keyed digests of each part a letter prints from the inputs (what a sign-off binds)
+    signed: Mapping[str, str] | None = None
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -127,6 +131,12 @@ class Allocation:
             out["team"] = self.team
         if self.cause_rows:
             out["cause_rows"] = list(self.cause_rows)
+        if self.earlier is not None:
+            out["earlier"] = dict(self.earlier)
+        if self.supersedes is not None:
+            out["supersedes"] = dict(self.supersedes)
+        if self.signed:
+            out["signed"] = dict(self.signed)
         return out
 
 

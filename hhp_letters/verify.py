@@ -8,14 +8,18 @@ stays flat for a run of any size and no page's text is kept.
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hhp_letters.audit import (
     AUDIT_FILE,
@@ -40,11 +44,14 @@ from hhp_letters.keys import (
     signature_ok,
 )
 from hhp_letters.pdftext import UnreadablePdf, page_count_and_text
+from hhp_letters.preflight import Preflight, preflight
 from hhp_letters.summary import Tally, to_html, to_markdown
+from hhp_letters.workspace import signals_as_interrupts, store_error
 
 META = frozenset({*META_FILES, SUMS_FILE})
 MAX_DETAILS = 20
 MAX_KEPT = 1000  # failures kept per check; the rest are counted
+_R = TypeVar("_R")
 
 
 @dataclass
@@ -73,6 +80,15 @@ CREATE TABLE recorded (path TEXT, sha TEXT, kind TEXT, seq INTEGER);
 CREATE INDEX recorded_path ON recorded(path);
 CREATE TABLE disk (path TEXT PRIMARY KEY, sha TEXT);
 CREATE TABLE sums (path TEXT, sha TEXT, line INTEGER);
+CREATE TABLE seen (row INTEGER PRIMARY KEY);
+CREATE TABLE people (pid TEXT PRIMARY KEY, forms TEXT);
+CREATE TABLE named (form TEXT, pid TEXT);
+CREATE TABLE listed (row INTEGER PRIMARY KEY, authority TEXT, team_key TEXT, treatment INTEGER,
+                     team TEXT, site TEXT, manager_first_name TEXT, first_name TEXT,
+                     preferred_name TEXT, last_name TEXT, address_1 TEXT, town TEXT,
+                     postcode TEXT, arm TEXT);
+CREATE INDEX listed_team ON listed(authority, team_key);
+CREATE TABLE sites (site TEXT, arm TEXT, PRIMARY KEY (site, arm));
 """
 
 
@@ -131,12 +147,15 @@ def check_chain(run: Path, index: _Index) -> tuple[Result, _Audit]:
             where = f"{AUDIT_FILE} line {number}"
             try:
                 line = raw.decode("utf-8").rstrip("\n")
-                record = json.loads(line)
+                record = json.loads(line, parse_constant=_no_constant)
             except UnicodeDecodeError:
                 result.fail(f"{where}: not UTF-8 text (the file was altered)")
                 continue
             except json.JSONDecodeError as exc:
                 result.fail(f"{where}: not JSON ({exc.msg})")
+                continue
+            except (ValueError, RecursionError):  # NaN, Infinity, or nested past any record
+                result.fail(f"{where}: not a record hhp-letters writes (the file was altered)")
                 continue
             if not isinstance(record, dict):
                 result.fail(f"{where}: not a JSON object")
@@ -192,6 +211,10 @@ def _index_record(record: dict[str, Any], number: int, audit: _Audit, index: _In
         index.conn.execute("INSERT INTO recorded VALUES (?,?,?,?)",
                            (_text(record.get("path")), _text(record.get("sha256")),
                             _text(record.get("kind")), number))
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON an audit holds")
 
 
 def _text(value: object) -> str | None:
@@ -261,6 +284,41 @@ def check_outputs(index: _Index) -> Result:
     for r in index.rows(f"SELECT path FROM disk WHERE path NOT IN (SELECT path FROM recorded) "  # noqa: S608
                         f"AND path NOT IN ({marks}) ORDER BY path", tuple(sorted(META))):
         result.fail(f"{r['path']}: in the run folder but not in the audit")
+    return result
+
+
+def check_print(run: Path, index: _Index) -> Result:
+    """Every PDF identifies as one PDF/X for one output condition and keeps its rules; each
+    bundle page is judged, a letter's own file by its identification (its page is in a bundle).
+    """
+    result = Result("every PDF is PDF/X for the output condition the job ticket names")
+    claims: dict[tuple[str | None, str | None], int] = {}
+    rows = ((str(r["path"]), r["kind"] == "bundle") for r in index.rows(
+        "SELECT path, kind FROM recorded WHERE path LIKE '%.pdf' ORDER BY seq"))
+    for rel, found in _in_parallel(_preflight_one, ((run, rel, pages) for rel, pages in rows)):
+        if found is None:
+            continue  # check_outputs reports it
+        if isinstance(found, str):
+            result.fail(f"{rel}: cannot be read ({found})")
+            continue
+        result.checked += 1
+        claims[(found.standard, found.condition)] = claims.get(
+            (found.standard, found.condition), 0) + 1
+        for failure in found.failures:
+            result.fail(f"{rel}: {failure}")
+    if len(claims) > 1:
+        result.fail("the files do not agree: " + "; ".join(
+            f"{n} say {s or 'no PDF/X'} for {c or 'no condition'}"
+            for (s, c), n in sorted(claims.items(), key=lambda kv: -kv[1])))
+    elif claims:
+        ((standard, condition),) = claims
+        result.name = f"every PDF is {standard or 'PDF/X'} for {condition or 'a named condition'}"
+        ticket = run / "job-ticket.txt"
+        text = ticket.read_text(encoding="utf-8", errors="replace") if ticket.is_file() else ""
+        line = next((ln for ln in text.splitlines() if ln.startswith("PDF:")), "")
+        if line and (str(standard) not in line or f"output intent {condition} " not in line):
+            result.fail(f"job-ticket.txt says {line[4:].strip()!r}, the files say "
+                        f"{standard} for {condition}")
     return result
 
 
@@ -343,8 +401,7 @@ def _check_teams(index: _Index, result: Result) -> None:
                             "problem must not withhold it")
 
 
-def check_readback(run: Path, index: _Index, names: dict[str, set[str]] | None,
-                   key: bytes | None) -> Result:
+def check_readback(run: Path, index: _Index, key: bytes | None) -> Result:
     """Each output's text layer, read now, shows at the recorded places exactly the texts the
     audit has keyed digests of: its own participant's name and feedback, whatever the design;
     with the list, no line of it is another participant's full name."""
@@ -353,24 +410,29 @@ def check_readback(run: Path, index: _Index, names: dict[str, set[str]] | None,
         result.fail("no campaign digest key to read letters back with: give --digest-key "
                     "(the campaign's .hhp/digest.key)")
         return result
-    by_name: dict[str, set[str]] = {}
-    for pid, forms in (names or {}).items():
-        for form in forms:
-            by_name.setdefault(form, set()).add(pid)
-    last: tuple[str, int, str, list[str]] | None = None  # notes: one file serves a team
+    # the list's full names (given --participants), each with who has it, are in the index;
+    # only the set of names is held, to see which lines need looking up
+    for r in index.rows("SELECT pid, forms FROM people"):
+        index.conn.executemany("INSERT INTO named VALUES (?, ?)",
+                               ((form, r["pid"]) for form in json.loads(r["forms"])))
+    index.conn.execute("CREATE INDEX named_form ON named(form)")
+    by_name = frozenset(r["form"] for r in index.rows("SELECT DISTINCT form FROM named"))
+    # each output is read once (a note serves a team: its rows follow each other), by as many
+    # processes as there are cores, in the order the rows come
+    outputs = (str(r["output"]) for r in index.rows(
+        "SELECT DISTINCT output FROM alloc WHERE status = 'produced' ORDER BY output"))
+    reads = _in_parallel(_read_one, ((run, rel, bool(by_name)) for rel in outputs))
+    last: tuple[str, _Read | str] | None = None
     for a in index.rows("SELECT pid, output, digests, text_at FROM alloc WHERE status = "
                         "'produced' ORDER BY output, seq"):
         pid, rel = str(a["pid"]), str(a["output"])
         if last is None or last[0] != rel:
-            try:
-                pages, text = page_count_and_text(run / rel)
-            except (OSError, UnreadablePdf) as exc:
-                result.fail(f"{rel}: cannot be read as a PDF ({exc})")
-                last = None
-                continue
-            last = (rel, pages, readback_form(text),
-                    [readback_form(line) for line in text.splitlines()])
-        _, pages, form, lines = last
+            last = next(reads)
+        read = last[1]
+        if isinstance(read, str):
+            result.fail(f"{rel}: cannot be read as a PDF ({read})")
+            continue
+        pages, form, lines = read
         if pages != 1:
             result.fail(f"{rel}: {pages} pages, expected 1")
         digests = json.loads(a["digests"]) or {}
@@ -383,27 +445,95 @@ def check_readback(run: Path, index: _Index, names: dict[str, set[str]] | None,
                 result.fail(f"{rel}: the {name.replace('_', ' ')} printed is not participant "
                             f"{pid}'s (the letter was changed or swapped)")
         for line in lines:
-            named = by_name.get(line)
+            if line not in by_name:
+                continue
+            named = {str(r["pid"]) for r in index.rows("SELECT pid FROM named WHERE form = ?",
+                                                         (line,))}
             if named and pid not in named:  # a name two people share is not a failure
                 result.fail(f"{rel}: names participant {min(named)}, not {pid}")
         result.checked += 1
     return result
 
 
-def check_participants(index: _Index, audit: _Audit, path: Path
-                       ) -> tuple[Result, dict[str, set[str]]]:
-    """The randomised list given now is the one the run read, row for row and arm for arm."""
+# What reading one output back gives: its page count, its text in read-back form, and (when
+# names are checked) each line of it in that form.
+_Read = tuple[int, str, tuple[str, ...]]
+
+
+def _read_one(run: Path, rel: str, want_lines: bool) -> tuple[str, _Read | str]:
+    """Read one output back (in a worker process): the read, or why the file cannot be read.
+    The text's read-back form is its lines' forms joined: line breaks are white space, which
+    the form drops, and nothing the form does reaches across one."""
+    try:
+        pages, text = page_count_and_text(run / rel)
+    except (OSError, UnreadablePdf) as exc:
+        return rel, str(exc)
+    lines = tuple(readback_form(line) for line in text.splitlines())
+    return rel, (pages, "".join(lines), lines if want_lines else ())
+
+
+def _preflight_one(run: Path, rel: str, pages: bool) -> tuple[str, Preflight | str | None]:
+    """Preflight one PDF (in a worker process); None when it is not there (check_outputs
+    reports that), the reason when it cannot be read."""
+    path = run / rel
+    if not path.is_file():
+        return rel, None
+    try:
+        return rel, preflight(path, pages=pages)
+    except OSError as exc:
+        return rel, str(exc.strerror or exc)
+
+
+_BATCH = 64  # files per task: enough to pay for the hand-over, few enough to keep cores busy
+
+
+def _run_batch(work: Callable[..., _R], batch: list[tuple[Any, ...]]) -> list[_R]:
+    return [work(*item) for item in batch]
+
+
+def _in_parallel(work: Callable[..., _R], items: Iterable[tuple[Any, ...]]) -> Iterator[_R]:
+    """``work(*item)`` for every item, results in the items' order, on every core; at most two
+    batches per process are in flight, so memory stays flat for a run of any size."""
+    workers = min(4, os.cpu_count() or 1)
+    batches = _batches(items)
+    first = next(batches, None)
+    if first is None:
+        return
+    if workers == 1 or len(first) < _BATCH:  # a small run: not worth starting processes
+        for batch in (first, *batches):
+            yield from _run_batch(work, batch)
+        return
+    context = multiprocessing.get_context("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else None)
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending = deque([pool.submit(_run_batch, work, first)])
+        for batch in batches:
+            pending.append(pool.submit(_run_batch, work, batch))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _batches(items: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, _BATCH)):
+        yield batch
+
+
+def check_participants(index: _Index, audit: _Audit, path: Path) -> Result:
+    """The randomised list given now is the one the run read, row for row and arm for arm; its
+    names go into the index for the read-back to look for."""
     from hhp_letters.fields import LIST_FIELDS
     from hhp_letters.model import Arm
     from hhp_letters.sources import Row, read_table
 
     result = Result("--participants: same list, same rows, same arms")
-    names: dict[str, set[str]] = {}
     run = audit.run
     recorded = next((i for i in run.get("inputs", []) if i.get("role") == "participants"), None)
     if recorded is None:
         result.fail("the audit records no randomised list")
-        return result, names
+        return result
     if file_sha256(path) != recorded.get("sha256"):
         result.fail(f"{path.name}: SHA-256 differs from the list the run read "
                     f"({recorded.get('path')}); this is not the same file")
@@ -411,33 +541,39 @@ def check_participants(index: _Index, audit: _Audit, path: Path
     table = read_table(path, shown=path.name, sheet=spec.get("sheet"), fields=LIST_FIELDS,
                        required=("participant_id", "arm"),
                        explicit_columns=spec.get("columns") or {})
+    from hhp_letters.checks import UNREADABLE
+
+    # a bad cell is the run's business (its row was withheld); a list that cannot be read
+    # row for row is this check's
     for problem in table.problems:
-        if problem.is_error:
+        if problem.is_error and problem.code in UNREADABLE:
             result.fail(f"{path.name}: {problem.message}")
-    seen: set[int] = set()
     footers = set(run.get("footer_rows") or [])
     evidence = _Evidence()
     for item in table.read():
         if not isinstance(item, Row):
-            if item.is_error:
+            if item.is_error and item.code in UNREADABLE:
                 result.fail(f"{path.name}: {item.message}")
             continue
         number = item.origin.row
         if number is None or number in footers:
             continue
-        seen.add(number)
+        index.conn.execute("INSERT OR IGNORE INTO seen VALUES (?)", (number,))
         a = index.conn.execute("SELECT pid, arm, authority FROM alloc WHERE row = ?",
                                (number,)).fetchone()
         pid = item.get("participant_id")
         arm = Arm.parse(item.get("arm"))
         last = item.get("last_name")
-        names[pid] = {readback_form(f"{first} {last}") for first in (
+        forms = {readback_form(f"{first} {last}") for first in (
             item.get("first_name"), item.get("preferred_name")) if first}
+        # a participant listed twice: the later row's names count
+        index.conn.execute("INSERT OR REPLACE INTO people VALUES (?, ?)",
+                           (pid, json.dumps(sorted(forms))))
         if a is None:
             result.fail(f"{path.name} row {number} (participant {pid!r}) has no allocation "
                         "record")
             continue
-        evidence.add(number, item, a)
+        evidence.add(index, number, item, a)
         if a["pid"] != pid:
             result.fail(f"{path.name} row {number}: participant {pid!r} but the audit has "
                         f"{a['pid']!r}")
@@ -446,11 +582,11 @@ def check_participants(index: _Index, audit: _Audit, path: Path
                         f"{arm.value if arm else item.get('arm')!r} but the audit has "
                         f"{a['arm']!r}")
         result.checked += 1
-    for r in index.rows("SELECT row FROM alloc ORDER BY row"):
-        if r["row"] not in seen:
-            result.fail(f"audit allocation for row {r['row']} has no row in {path.name}")
+    for r in index.rows("SELECT row FROM alloc WHERE row IS NULL OR row NOT IN (SELECT row "
+                        "FROM seen) ORDER BY row"):
+        result.fail(f"audit allocation for row {r['row']} has no row in {path.name}")
     evidence.judge(index, path.name, run.get("command") == "notes", result)
-    return result, names
+    return result
 
 
 # Reasons a row can be withheld for that the list itself must show.
@@ -458,29 +594,28 @@ _TEAM_REASONS = frozenset({"invalid_team", "unprintable_character", "mixed_clust
 _ROW_REASONS = frozenset({"missing_name", "invalid_address"})
 
 
+_LISTED = ("team", "site", "manager_first_name", "first_name", "preferred_name", "last_name",
+           "address_1", "town", "postcode", "arm")
+
+
 class _Evidence:
     """What the randomised list shows about each treatment row and team, so that a row the
     run withheld for a reason of its own content must show that reason in the list — a row
-    withheld because of *another* team's problem is caught."""
+    withheld because of *another* team's problem is caught. The rows wait in the index, so
+    memory stays flat for a list of any length."""
 
-    def __init__(self) -> None:
-        self.rows: dict[int, dict[str, str]] = {}
-        self.teams: dict[tuple[str, str], list[int]] = {}
-        self.sites: dict[str, set[str]] = {}
-
-    def add(self, number: int, row: Any, a: sqlite3.Row) -> None:
+    def add(self, index: _Index, number: int, row: Any, a: sqlite3.Row) -> None:
         from hhp_letters.model import Arm, fold
 
-        values = {f: row.get(f) for f in ("team", "site", "manager_first_name", "first_name",
-                                          "preferred_name", "last_name", "address_1", "town",
-                                          "postcode", "arm")}
-        self.rows[number] = values
-        arm = Arm.parse(values["arm"])
-        if values["site"] and arm is not None:
-            self.sites.setdefault(fold(values["site"]), set()).add(arm.value)
-        if arm is Arm.TREATMENT:
-            key = (str(a["authority"]), fold(values["team"]))
-            self.teams.setdefault(key, []).append(number)
+        values = [row.get(f) for f in _LISTED]
+        arm = Arm.parse(row.get("arm"))
+        site = row.get("site")
+        if site and arm is not None:
+            index.conn.execute("INSERT OR IGNORE INTO sites VALUES (?, ?)",
+                               (fold(site), arm.value))
+        index.conn.execute("INSERT OR REPLACE INTO listed VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (number, str(a["authority"]), fold(row.get("team")),
+                            arm is Arm.TREATMENT, *values))
 
     def judge(self, index: _Index, shown: str, notes: bool, result: Result) -> None:
         from hhp_letters.model import fold
@@ -489,22 +624,27 @@ class _Evidence:
         from hhp_letters.resources import resource_dir
 
         fonts = Fonts.load(resource_dir("templates") / "fonts")
+
+        def arms_at(site: str) -> int:
+            return int(index.one("SELECT count(*) FROM sites WHERE site = ?", (fold(site),)))
+
         for a in index.rows("SELECT row, pid, authority, team, reason FROM alloc WHERE status "
                             "= 'withheld' AND arm = 'treatment' ORDER BY seq"):
             reason, row = a["reason"], a["row"]
-            own = self.rows.get(row)
+            own = index.conn.execute("SELECT * FROM listed WHERE row = ?", (row,)).fetchone()
             if own is None:
                 continue
             if notes and reason in _TEAM_REASONS:
-                team = self.teams.get((str(a["authority"]), fold(own["team"])), [row])
-                rows = [self.rows[n] for n in team]
+                rows = index.conn.execute(
+                    "SELECT * FROM listed WHERE authority = ? AND team_key = ? AND treatment",
+                    (str(a["authority"]), fold(own["team"]))).fetchall() or [own]
                 shows = (
                     any(not r["team"] or not r["site"] or not r["manager_first_name"]
                         for r in rows)
                     or len({fold(r["site"]) for r in rows}) > 1
                     or len({fold(r["manager_first_name"]) for r in rows}) > 1
                     or any(fonts.unprintable(r["manager_first_name"], "regular") for r in rows)
-                    or any(len(self.sites.get(fold(r["site"]), set())) > 1 for r in rows))
+                    or any(arms_at(r["site"]) > 1 for r in rows))
                 if not shows:
                     result.fail(f"{shown} row {row} (team {own['team']!r}, {a['authority']}) "
                                 f"was withheld as {reason!r}, but no row of that team shows "
@@ -521,6 +661,24 @@ class _Evidence:
                                 "but the row shows no such problem")
 
 
+def _history_at(campaign: Any, audit: _Audit) -> Any:
+    """What the campaign had sent when this run was made: the ledger before its own entry
+    (or, for a proof, which is not registered, before the proof's time)."""
+    from hhp_letters.ledger import read_ledger
+    from hhp_letters.pipeline import history_of
+
+    book = read_ledger(campaign.root)
+    entry = next((e for e in book.entries if e.get("audit_head") == audit.head), None)
+    if entry is not None:
+        reissue = None
+        if entry.event == "reissue":
+            reissue = frozenset(str(pid) for pid, _ in entry.get("supersedes", []))
+        return history_of(campaign, before=entry.seq, reissue=reissue,
+                          reason=entry.get("reason"))
+    made = str(audit.run.get("time", ""))
+    before = 1 + max((e.seq for e in book.entries if str(e.get("time", "")) < made), default=0)
+    return history_of(campaign, before=before)
+
 
 def check_rerender(index: _Index, audit: _Audit) -> Result:
     """Render every letter again from the recorded inputs; compare bytes."""
@@ -536,7 +694,7 @@ def check_rerender(index: _Index, audit: _Audit) -> Result:
     campaign = load_campaign(campaign_path)
     for item in rec.get("inputs", []):
         role, shown = item.get("role"), str(item.get("path"))
-        if role in ("font", "template"):
+        if role in ("font", "template", "icc_profile"):
             continue  # built into the tool; a changed tool shows up as changed bytes below
         target = campaign.resolve(shown) if role != "campaign" else campaign.path
         if not target.is_file() or file_sha256(target) != item.get("sha256"):
@@ -544,10 +702,11 @@ def check_rerender(index: _Index, audit: _Audit) -> Result:
     if result.failures:
         return result
     options = rec.get("options") or {}
-    with tempfile.TemporaryDirectory(prefix="hhp-rerender-") as tmp:
+    history = _history_at(campaign, audit)
+    with tempfile.TemporaryDirectory(prefix=f"hhp-rerender-{os.getpid()}-") as tmp:
         fresh_run = Path(tmp) / "run"
         produce(campaign, fresh_run, proof=bool(options.get("proof")),
-                skip_invalid=bool(options.get("skip_invalid")))
+                skip_invalid=bool(options.get("skip_invalid")), replay=history)
         fresh: dict[str, str] = {}
         with (fresh_run / AUDIT_FILE).open(encoding="utf-8") as fh:
             for line in fh:
@@ -612,6 +771,33 @@ def _campaign_root(audit: _Audit) -> Path | None:
     return path.parent if path.is_file() else None
 
 
+def _checks(run: Path, index: _Index, *, participants: Path | None, rerender: bool,
+            expect_head: str | None, public_key: Path | None,
+            digest_key: Path | None) -> list[Result]:
+    chain, audit = check_chain(run, index)
+    files = hash_folder(run, index)
+    root = _campaign_root(audit)
+    results = [chain, check_sums(run, index), check_outputs(index),
+               check_allocations(index, audit), check_print(run, index),
+               check_seal(run, audit, expect_head=expect_head, public_key=public_key,
+                          campaign_root=root)]
+    if not files.ok:
+        results.insert(1, files)
+    if participants is not None:
+        results.append(check_participants(index, audit, participants))
+    key_file = digest_key or (root / SECRETS_DIR / DIGEST_KEY if root else None)
+    key = read_digest_key(key_file) if key_file is not None else None
+    results.append(check_readback(run, index, key))
+    if rerender:
+        try:
+            results.append(check_rerender(index, audit))
+        except HhpError as exc:
+            failed = Result("--rerender: every letter renders again to the same bytes")
+            failed.fail(str(exc))
+            results.append(failed)
+    return results
+
+
 def verify_run(run: Path, *, participants: Path | None = None, rerender: bool = False,
                expect_head: str | None = None, public_key: Path | None = None,
                digest_key: Path | None = None) -> list[Result]:
@@ -623,32 +809,18 @@ def verify_run(run: Path, *, participants: Path | None = None, rerender: bool = 
     for given, what in ((public_key, "--public-key"), (digest_key, "--digest-key")):
         if given is not None and not given.is_file():
             raise UsageError(f"no file at {given}", hint=f"give {what} a key file")
-    with tempfile.TemporaryDirectory(prefix=f"hhp-verify-{os.getpid()}-") as tmp:
-        index = _Index(Path(tmp))
+    with signals_as_interrupts(), \
+            tempfile.TemporaryDirectory(prefix=f"hhp-verify-{os.getpid()}-") as tmp:
         try:
-            chain, audit = check_chain(run, index)
-            files = hash_folder(run, index)
-            root = _campaign_root(audit)
-            results = [chain, check_sums(run, index), check_outputs(index),
-                       check_allocations(index, audit),
-                       check_seal(run, audit, expect_head=expect_head, public_key=public_key,
-                                  campaign_root=root)]
-            if not files.ok:
-                results.insert(1, files)
-            names = None
-            if participants is not None:
-                given_list, names = check_participants(index, audit, participants)
-                results.append(given_list)
-            key_file = digest_key or (root / SECRETS_DIR / DIGEST_KEY if root else None)
-            key = read_digest_key(key_file) if key_file is not None else None
-            results.append(check_readback(run, index, names, key))
-            if rerender:
-                try:
-                    results.append(check_rerender(index, audit))
-                except HhpError as exc:
-                    failed = Result("--rerender: every letter renders again to the same bytes")
-                    failed.fail(str(exc))
-                    results.append(failed)
+            index = _Index(Path(tmp))
+        except sqlite3.OperationalError as exc:  # verify's own index: the disk refuses
+            raise store_error(exc, Path(tmp)) from exc
+        try:
+            results = _checks(run, index, participants=participants, rerender=rerender,
+                              expect_head=expect_head, public_key=public_key,
+                              digest_key=digest_key)
+        except sqlite3.OperationalError as exc:
+            raise store_error(exc, Path(tmp)) from exc
         finally:
             index.close()
     return results
