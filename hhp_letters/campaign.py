@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +39,13 @@ class CampaignInfo(_Model):
     name: NonEmpty
     kind: Kind
     date: dt.date
+    # a live run needs a signed-off proof of the same inputs (`hhp-letters approve`)
+    require_approval: bool = False
+
+
+class FormsOptions(_Model):
+    due: dt.date | None = None  # printed on the feedback forms
+    return_to: str | None = None  # whom managers return their form to (name, email)
 
 
 class FeedbackSource(_Model):
@@ -72,8 +81,10 @@ OWN_OUTPUTS = frozenset({"problems.csv", "chase.xlsx", "chase.csv"})
 
 
 def is_never_feedback(path: Path) -> bool:
+    """Our own outputs, lock and hidden files, and folders (a pipe or device named by a
+    glob is kept, and refused by the reader as not a regular file)."""
     name = path.name
-    return (name in OWN_OUTPUTS or name.startswith(("~$", ".")) or not path.is_file()
+    return (name in OWN_OUTPUTS or name.startswith(("~$", ".")) or path.is_dir()
             or (path.parent / "audit.jsonl").is_file())
 
 
@@ -86,12 +97,19 @@ class Signatory(_Model):
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
+class CmykColour(_Model):
+    cmyk: tuple[Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)],
+                Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)]]
+
+
 class Authority(_Model):
     code: NonEmpty
     name: NonEmpty
     area: str | None = None
     logo: NonEmpty
-    colour: str = "#000000"
+    # the brand colour: "#1F4E79" (RGB, converted through an ICC profile) or
+    # { cmyk = [100, 60, 0, 20] } as the brand guide gives it (used as is)
+    colour: str | CmykColour = "#000000"
     return_address: list[NonEmpty] = Field(min_length=1, max_length=7)
     signatory: Signatory
     template: str | None = None
@@ -110,9 +128,12 @@ class Authority(_Model):
 
     @field_validator("colour")
     @classmethod
-    def _hex_colour(cls, value: str) -> str:
+    def _hex_colour(cls, value: str | CmykColour) -> str | CmykColour:
+        if isinstance(value, CmykColour):
+            return value
         if not _HEX.fullmatch(value):
-            raise ValueError(f"expected a colour like \"#1F4E79\", got {value!r}")
+            raise ValueError(f"expected a colour like \"#1F4E79\" or {{ cmyk = [0, 62, 25, 52] "
+                             f"}}, got {value!r}")
         return value.upper()
 
     @property
@@ -157,6 +178,23 @@ class PrintOptions(_Model):
     sort: Literal["postcode", "none", "team"] = "postcode"
     max_letters_per_bundle: int = Field(default=500, ge=1, le=20_000)
     fold_marks: bool = False
+    # PDF/X: the registered output condition, and which PDF/X ("1a" = PDF/X-1a:2003, "4")
+    output_condition: NonEmpty = "FOGRA39"
+    pdfx: Literal["1a", "4"] = "1a"
+    # the print house's ICC profile for that condition; default: the bundled FOGRA39 profile
+    icc_profile: str | None = None
+    # a DataMatrix on every page: job, bundle, envelope sequence, page i of n
+    integrity_code: bool = True
+
+    @field_validator("output_condition")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        from hhp_letters.render.pdfx import PdfxError, output_condition
+
+        try:
+            return output_condition(value).identifier
+        except PdfxError as exc:
+            raise ValueError(str(exc)) from exc
 
     @field_validator("envelope", mode="before")
     @classmethod
@@ -188,6 +226,7 @@ class CampaignFile(_Model):
     print: PrintOptions = Field(default_factory=lambda: PrintOptions(envelope=ENVELOPES["DL"]))
     letters: LettersOptions = Field(default_factory=LettersOptions)
     notes: NotesOptions = Field(default_factory=NotesOptions)
+    forms: FormsOptions = Field(default_factory=FormsOptions)
 
     @field_validator("authorities")
     @classmethod
@@ -219,12 +258,14 @@ class Campaign(BaseModel):
         return self.spec.campaign.kind
 
     def resolve(self, relative: str) -> Path:
-        return (self.root / relative).resolve()
+        """A path named in campaign.toml (a symbolic-link loop stays unresolved: reading it
+        then fails with a clear message)."""
+        return _resolved(self.root / relative)
 
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the campaign folder when inside it."""
         try:
-            return str(path.resolve().relative_to(self.root.resolve()))
+            return str(_resolved(path).relative_to(_resolved(self.root)))
         except ValueError:
             return str(path)
 
@@ -240,12 +281,13 @@ class Campaign(BaseModel):
         chosen: dict[Path, FeedbackFile] = {}
         specific: set[Path] = set()
         problems: list[Problem] = []
+        folders: dict[str, tuple[Path, bool]] = {}
         for i, entry in enumerate(inputs.feedback, start=1):
             pattern = entry if isinstance(entry, str) else entry.path
             full = str(self.root / pattern)
-            found = sorted(Path(m) for m in glob.glob(full)) if glob.has_magic(full) else (
-                [Path(full)] if Path(full).exists() else [])
-            matches = [m.resolve() for m in found if not is_never_feedback(m)]
+            found = sorted(glob.glob(full)) if glob.has_magic(full) else (
+                [full] if Path(full).exists() else [])
+            matches = _feedback_matches(found, folders)
             if not matches:
                 problems.append(error(
                     "feedback_not_found", Origin(self.path.name,
@@ -271,6 +313,44 @@ class Campaign(BaseModel):
             if key in (a.code.casefold(), " ".join(a.name.split()).casefold()):
                 return a
         return None
+
+
+def _feedback_matches(found: list[str], folders: dict[str, tuple[Path, bool]]) -> list[Path]:
+    """What :func:`is_never_feedback` keeps, resolved, with one ``lstat`` per file: a folder
+    is resolved once (and looked at once for a run's audit), not once per file in it. Paths
+    stay strings until kept (10,000 manager returns must take well under a second)."""
+    out: list[Path] = []
+    for text in found:
+        parent, name = os.path.split(text)
+        if name in OWN_OUTPUTS or name.startswith(("~$", ".")):
+            continue
+        if parent not in folders:
+            folders[parent] = (_resolved(Path(parent)),
+                               os.path.isfile(os.path.join(parent, "audit.jsonl")))
+        folder, in_run = folders[parent]
+        if in_run:
+            continue
+        try:
+            mode = os.lstat(text).st_mode
+        except OSError:
+            out.append(Path(text))  # vanished or unreadable: the reader says which
+            continue
+        if stat.S_ISLNK(mode):
+            target = _resolved(Path(text))
+            if not target.is_dir():
+                out.append(target)
+        elif not stat.S_ISDIR(mode):
+            out.append(folder / name)
+    return out
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` resolved; a symbolic-link loop or a path too long stays as given (reading it
+    then fails with a clear message)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # pathlib's "Symlink loop", ENAMETOOLONG
+        return path
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

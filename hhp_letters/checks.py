@@ -7,6 +7,7 @@ it (see :mod:`hhp_letters.store` for which stage owns which table).
 
 from __future__ import annotations
 
+import stat
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -18,9 +19,11 @@ from hhp_letters.campaign import Authority, Campaign, FeedbackFile
 from hhp_letters.errors import RenderError
 from hhp_letters.fields import DESCRIPTION, FEEDBACK_FIELDS, LIST_FIELDS, REQUIRED, display_name
 from hhp_letters.filenames import id_problem
+from hhp_letters.forms import return_problems
 from hhp_letters.model import Arm, Feedback, Participant
 from hhp_letters.postcode import normalise_postcode
 from hhp_letters.problems import Level, Origin, Problem, error, note, ordered, warning
+from hhp_letters.scaffold import placeholder_problems
 from hhp_letters.sources import Row, Table, read_table
 from hhp_letters.store import Store
 
@@ -106,10 +109,9 @@ def _body_problems(campaign: Campaign) -> list[Problem]:
     key = f"{campaign.kind}.body"
     origin = Origin(campaign.path.name, column=key)
     path = campaign.resolve(rel)
-    if not path.is_file():
-        return [error("template_not_found", origin, f"{key}: file {rel} not found",
-                      "fix the path (relative to campaign.toml) or remove the key to use the "
-                      "built-in wording")]
+    missing = regular_file_problem(path, rel, origin, "template_not_found")
+    if missing is not None:
+        return [missing]
     try:
         template = BodyTemplate.load(path)
     except RenderError as exc:
@@ -121,7 +123,9 @@ def _body_problems(campaign: Campaign) -> list[Problem]:
 
 def check_assets(campaign: Campaign) -> list[Problem]:
     """Logo, signature and template files named in campaign.toml exist and are what they claim."""
-    problems: list[Problem] = _body_problems(campaign)
+    from hhp_letters.render.press import press_problems
+
+    problems: list[Problem] = [*_body_problems(campaign), *press_problems(campaign)]
     for i, authority in enumerate(campaign.spec.authorities, start=1):
         key = f"authorities[{i}]"
         for name, rel in ((f"{key}.logo", authority.logo),
@@ -133,11 +137,10 @@ def check_assets(campaign: Campaign) -> list[Problem]:
         if authority.template is not None:
             path = campaign.resolve(authority.template)
             origin = Origin(campaign.path.name, column=f"{key}.template")
-            if not path.is_file():
-                problems.append(error("template_not_found", origin,
-                                      f"{key}.template: file {authority.template} not found",
-                                      "fix the path (relative to campaign.toml) or remove the key "
-                                      "to use the built-in letter"))
+            missing = regular_file_problem(path, authority.template, origin,
+                                           "template_not_found")
+            if missing is not None:
+                problems.append(missing)
             elif path.suffix.lower() != ".docx":
                 problems.append(error("template_format", origin,
                                       f"{key}.template: {authority.template} is not a .docx file",
@@ -157,6 +160,13 @@ def _lint_word(campaign: Campaign, authority: Authority, path: Path, origin: Ori
 
     if authority.template is None:
         return []
+    from hhp_letters.render.word import docx_too_large
+
+    big = docx_too_large(path)
+    if big is not None:  # before anything reads the parts
+        return [error("template_format", origin, f"{authority.template}: its part {big} would "
+                      "unpack far larger than a letterhead can need (a damaged or hostile "
+                      "file)", "open it in Word and save it again as .docx")]
     signature = campaign.resolve(authority.signatory.signature)
     if _image_problem(signature, authority.signatory.signature, origin) is not None:
         return lint_template(path, authority.template, origin)
@@ -167,15 +177,38 @@ def _lint_word(campaign: Campaign, authority: Authority, path: Path, origin: Ori
                     ("1 Example Street", "EXAMPLETOWN", "AB1 2CD"),
                     ("Your work is noticed.", "Thank you."), "", origin, team="Example team",
                     manager_first_name="Sam", reference="HHP-SAMP-LE01")
-    return lint_template(path, authority.template, origin,
-                         sample=lambda template: letter.render(job))
+    problems = lint_template(path, authority.template, origin,
+                             sample=lambda template: letter.render(job))
+    if any(p.is_error for p in problems):
+        return problems  # the sample letter could not be filled: nothing to measure
+    from hhp_letters.render.word_checks import template_problems  # LibreOffice, pdfium
+
+    return problems + template_problems(campaign, authority, path, origin)
+
+
+def regular_file_problem(path: Path, rel: str, origin: Origin, missing: str) -> Problem | None:
+    """A file named in campaign.toml must exist and be a regular file (a pipe or a device
+    would block, or never end)."""
+    key = origin.column or rel
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return error(missing, origin, f"{key}: file {rel} not found",
+                     "fix the path (it is relative to campaign.toml)")
+    except OSError as exc:  # a symbolic-link loop, a path too long, a permission
+        return error(missing, origin, f"{key}: {rel} cannot be read ({exc.strerror})",
+                     "fix the path (it is relative to campaign.toml)")
+    if not stat.S_ISREG(info.st_mode):
+        return error("not_a_file", origin, f"{key}: {rel} is not a regular file (a folder, "
+                     "pipe or device)", "name a file saved on disk")
+    return None
 
 
 def _image_problem(path: Path, rel: str, origin: Origin) -> Problem | None:
     key = origin.column
-    if not path.is_file():
-        return error("asset_not_found", origin, f"{key}: file {rel} not found",
-                     "fix the path (it is relative to campaign.toml)")
+    missing = regular_file_problem(path, rel, origin, "asset_not_found")
+    if missing is not None:
+        return missing
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -356,6 +389,7 @@ class _ListReader:
 def _read_list(campaign: Campaign, store: Store, problems: list[Problem]
                ) -> tuple[Table, tuple[int, ...]]:
     path = campaign.participants_file
+    first = len(problems)  # the list's own problems start here (assets were checked before)
     table = read_table(path, shown=campaign.display(path), sheet=campaign.spec.inputs.sheet,
                        fields=LIST_FIELDS, required=_required_list_fields(campaign),
                        explicit_columns=campaign.spec.inputs.columns)
@@ -394,7 +428,7 @@ def _read_list(campaign: Campaign, store: Store, problems: list[Problem]
     store.add_participants(table.origin, people(), table.columns)
     for seq, code in marks:
         store.add_error(STAGE, code, seq=seq, cause=seq)
-    if store.count_rows() == 0 and not any(p.is_error for p in problems):
+    if store.count_rows() == 0 and not any(p.is_error for p in problems[first:]):
         problems.append(error("empty_list", table.origin.at(row=table.header_row),
                               "the randomised list has a header but no participants",
                               "put the participants' rows under the header (or name the right "
@@ -639,6 +673,7 @@ def _read_feedback_table(campaign: Campaign, source: FeedbackFile) -> Table:
 def _match_feedback(store: Store, origin: Origin, problems: list[Problem],
                     read: _FeedbackRead) -> None:
     """Match feedback to the list: one entry per treatment participant, nothing else used."""
+    control: dict[str, list[Origin]] = {}
     for pid, code in read.spoiled:
         store.add_error(STAGE, code, pid=pid)
     for pid, found, arm, n in list(store.feedback_by_id()):
@@ -651,11 +686,8 @@ def _match_feedback(store: Store, origin: Origin, problems: list[Problem],
                                     "randomised list; it is not used",
                                     "check the id against the randomised list", pid))
             continue
-        if arm == Arm.CONTROL.value:
-            problems.append(warning("feedback_for_control", first.origin,
-                                    f"feedback for {pid!r}, a control participant; it is never "
-                                    "used", "nothing to do: control participants get no letter",
-                                    pid))
+        if arm == Arm.CONTROL.value:  # normal: forms go to every member so managers write blind
+            control.setdefault(first.origin.file, []).append(first.origin)
             continue
         if arm != Arm.TREATMENT.value:
             continue  # an unknown arm is already an error on the list row
@@ -682,7 +714,10 @@ def _match_feedback(store: Store, origin: Origin, problems: list[Problem],
         blank = [n for n, text in (("Feedback line 1", chosen.line_1),
                                    ("Feedback line 2", chosen.line_2)) if not text]
         if blank:
-            problems.append(error("blank_feedback", chosen.origin.at(column=None),
+            # name the (first) blank cell's column as the manager's file heads it
+            columns = store.source_columns(f"feedback:{chosen.origin.file}")
+            field = "feedback_1" if not chosen.line_1 else "feedback_2"
+            problems.append(error("blank_feedback", chosen.origin.at(column=columns.get(field)),
                                   f"{' and '.join(blank)} blank for participant {pid!r}",
                                   "every treatment participant needs two lines of feedback",
                                   pid))
@@ -704,11 +739,20 @@ def _match_feedback(store: Store, origin: Origin, problems: list[Problem],
                               "ask the team manager for two lines of feedback and add them "
                               "to a feedback file", pid))
         store.add_error(STAGE, "missing_feedback", seq=seq, cause=seq)
+    for origins in control.values():
+        rows = origins[0]
+        problems.append(note(
+            "feedback_for_control", Origin(rows.file, rows.sheet),
+            f"{len(origins)} row(s) of feedback are for control participants (e.g. row "
+            f"{rows.row}); they are never used",
+            "nothing to do: forms go to every member so that managers write without knowing "
+            "the arm"))
 
 
 def check(campaign: Campaign, store: Store) -> Checked:
     """Read and check every input of ``campaign`` into ``store`` (a new, empty store)."""
-    problems: list[Problem] = [*_unknown_mapped_fields(campaign), *check_assets(campaign)]
+    problems: list[Problem] = [*_unknown_mapped_fields(campaign), *check_assets(campaign),
+                               *placeholder_problems(campaign)]
     table, footers = _read_list(campaign, store, problems)
     origin = table.origin
     _mark_duplicates(store, origin, problems)
@@ -722,6 +766,7 @@ def check(campaign: Campaign, store: Store) -> Checked:
         feedback_paths = read.paths
         if list_read:  # feedback is matched to a list that was read completely, or not at all
             _match_feedback(store, origin, problems, read)
+            problems += return_problems(campaign, store)
     else:
         _check_clusters(store, origin, problems)
         _check_teams(store, origin, problems)

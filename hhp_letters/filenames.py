@@ -7,7 +7,7 @@ import re
 # A participant id names its letter's file, so it must be a portable file name as written:
 # ASCII only (a Cyrillic Р looks like a Latin P), and never a name Windows reserves.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_ .-]{0,99}")
-_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
+_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])\s*(\..*)?", re.IGNORECASE)
 _UNSAFE_RUN = re.compile(r"[^\w-]+")
 
 

@@ -34,7 +34,12 @@ REASONS = {
     "control_character": "invalid_row", "formula_error": "invalid_row",
     "formula_not_cached": "invalid_row", "cell_too_long": "invalid_row",
     "letter_design": "letter_design", "template_check": "letter_design",
+    "already_sent": "already_sent", "not_requested": "not_requested",
+    "lost_character": "invalid_row", "name_ambiguous": "missing_feedback",
+    "unprintable_character_design": "letter_design",
 }
+STAGE = "merge"
+CHECKED = ("check", STAGE)  # what a job must be free of to be laid out
 
 
 def reason_for(codes: Iterable[str]) -> str:
@@ -75,7 +80,8 @@ def letter_reference(campaign_name: str, participant_id: str) -> str:
 def address_lines(p: Participant) -> tuple[str, ...]:
     """Royal Mail style: no commas or full stops, POST TOWN in capitals, postcode last."""
     lines = [" ".join(_PUNCT.sub(" ", line).split()) for line in p.address]
-    return (*[line for line in lines if line], " ".join(p.town.upper().split()), p.postcode)
+    town = " ".join(_PUNCT.sub(" ", p.town).upper().split())  # "St. Albans" → ST ALBANS
+    return (*[line for line in lines if line], town, p.postcode)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class LetterJobs:
 
     checked: Checked
 
-    def jobs(self, stages: tuple[str, ...] = ("check",)) -> Iterator[LetterJob]:
+    def jobs(self, stages: tuple[str, ...] = CHECKED) -> Iterator[LetterJob]:
         """Jobs of rows with no error from ``stages`` (later stages add their own)."""
         lookup = self.checked.campaign.authority
         store = self.checked.store
@@ -113,7 +119,7 @@ class LetterJobs:
                                                        p.participant_id),
                             origins=origins)
 
-    def count(self, stages: tuple[str, ...] = ("check",)) -> int:
+    def count(self, stages: tuple[str, ...] = CHECKED) -> int:
         return self.checked.store.count_letter_rows(stages)
 
 
@@ -124,7 +130,7 @@ class NoteJobs:
     checked: Checked
     stems: Mapping[TeamKey, str]  # fixed once, so a team's file name never depends on others
 
-    def jobs(self, stages: tuple[str, ...] = ("check",)) -> Iterator[NoteJob]:
+    def jobs(self, stages: tuple[str, ...] = CHECKED) -> Iterator[NoteJob]:
         campaign = self.checked.campaign
         origin = self.checked.store.list_origin()
         for team in self.checked.store.team_rows(stages):
@@ -136,22 +142,34 @@ class NoteJobs:
                           f"{team.site.lower()}\x00{team.team.lower()}",
                           origin.at(row=team.first_row))
 
-    def count(self, stages: tuple[str, ...] = ("check",)) -> int:
+    def count(self, stages: tuple[str, ...] = CHECKED) -> int:
         return self.checked.store.count_team_rows(stages)
 
 
 Merged = LetterJobs | NoteJobs
 
 
-def merge(checked: Checked) -> Merged:
-    """Fix the postage order and return the campaign's job source."""
+def merge(checked: Checked, *, sent: Iterable[str] = (),
+          only: frozenset[str] | None = None) -> Merged:
+    """Fix the postage order and return the campaign's job source. ``sent``: the jobs (ids, or
+    team keys for notes) an earlier live run already made, withheld as ``already_sent``;
+    ``only``: a re-issue's ids — every other treatment row is ``not_requested``."""
     campaign = checked.campaign
+    store = checked.store
+    for key in sent:
+        if campaign.kind == "letters":
+            store.add_error(STAGE, "already_sent", pid=key)
+        else:
+            authority, _, folded = key.partition("\x1f")
+            store.add_error(STAGE, "already_sent", team=TeamKey(authority, folded))
+    if only is not None:
+        store.mark_others(STAGE, "not_requested", only)
     if campaign.kind == "letters":
-        checked.store.assign_order(campaign.spec.print.sort, postcode_key)
+        store.assign_order(campaign.spec.print.sort, postcode_key)
         return LetterJobs(checked)
     used: set[tuple[str, str]] = set()
     stems: dict[TeamKey, str] = {}
-    for team in checked.store.team_rows(("check",)):
+    for team in checked.store.team_rows(("check",)):  # every team, so stems never shift
         base = stem = file_stem(team.team, "team")
         n = 1
         while (team.key.authority, stem.lower()) in used:

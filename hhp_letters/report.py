@@ -11,7 +11,7 @@ from hhp_letters.campaign import CAMPAIGN_FILE, load_campaign
 from hhp_letters.errors import CampaignError
 from hhp_letters.pipeline import prepare
 from hhp_letters.problems import Level, Problem, write_problems_csv
-from hhp_letters.workspace import remove_stale, scratch_store
+from hhp_letters.workspace import environment_error, remove_stale, scratch_store
 
 PROBLEMS_FILE = "problems.csv"
 
@@ -23,10 +23,13 @@ def problems_file(campaign_folder: Path) -> Path:
 def write_report(campaign_folder: Path, problems: tuple[Problem, ...]) -> Path | None:
     """problems.csv for these problems, or no file at all when there are none."""
     path = problems_file(campaign_folder)
-    if not any(p.level is not Level.INFO for p in problems):  # nothing to fix: no report
-        path.unlink(missing_ok=True)
-        return None
-    write_problems_csv(path, problems)
+    try:
+        if not any(p.level is not Level.INFO for p in problems):  # nothing to fix: no report
+            path.unlink(missing_ok=True)
+            return None
+        write_problems_csv(path, problems)
+    except OSError as exc:  # a full or read-only disk: say where, and what to do
+        raise environment_error(exc, path) from exc
     return path
 
 

@@ -36,7 +36,7 @@ from hhp_letters.model import Arm, Feedback, Participant, TeamKey, fold
 from hhp_letters.problems import Origin
 
 STORE_FILE = "rows.sqlite"
-STAGES = ("check", "layout", "render")
+STAGES = ("check", "merge", "layout", "render")
 
 _SCHEMA = """
 CREATE TABLE sources (role TEXT PRIMARY KEY, file TEXT NOT NULL, sheet TEXT,
@@ -62,7 +62,7 @@ CREATE INDEX errors_seq ON errors(seq);
 CREATE TABLE orders (seq INTEGER PRIMARY KEY, sort_key TEXT NOT NULL);
 CREATE TABLE pages (job TEXT PRIMARY KEY, content BLOB NOT NULL, spans TEXT NOT NULL);
 CREATE TABLE outputs (job TEXT PRIMARY KEY, path TEXT, sha256 TEXT, bundle TEXT,
-                      first_page INTEGER, pages INTEGER, spans TEXT);
+                      first_page INTEGER, pages INTEGER, spans TEXT, code TEXT);
 CREATE TABLE files (seq INTEGER PRIMARY KEY, path TEXT UNIQUE, sha256 TEXT, bytes INTEGER,
                     kind TEXT);
 """
@@ -85,6 +85,7 @@ class Output:
     first_page: int
     pages: int
     spans: dict[str, list[int]]
+    code: str = ""  # the mail-integrity payload of its first page
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +185,9 @@ class Store:
         where = "" if arm is None else "WHERE p.arm = ?"
         sql = (f"SELECT {', '.join('p.' + c.strip() for c in _P_COLUMNS.split(','))}, "  # noqa: S608
                "(SELECT group_concat(code, ',') FROM (SELECT code FROM errors e WHERE "
-               "e.seq = p.seq ORDER BY CASE e.stage WHEN 'check' THEN 0 WHEN 'layout' THEN 1 "
-               f"ELSE 2 END, rowid)) AS codes FROM participants p {where} ORDER BY p.seq")
+               "e.seq = p.seq ORDER BY CASE e.stage WHEN 'check' THEN 0 WHEN 'merge' THEN 1 "
+               f"WHEN 'layout' THEN 2 ELSE 3 END, rowid)) AS codes FROM participants p {where} "
+               "ORDER BY p.seq")
         params: tuple[Any, ...] = () if arm is None else (arm.value,)
         for r in self._conn.execute(sql, params):
             yield self._participant(r, origin, authority)
@@ -389,6 +391,19 @@ class Store:
         else:
             raise ValueError("add_error needs seq, pid or team")
 
+    def mark_others(self, stage: str, code: str, keep: Iterable[str]) -> None:
+        """Mark every treatment row whose id is not in ``keep`` (a re-issue's other rows)."""
+        self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS keep (pid TEXT PRIMARY KEY)")
+        self._conn.execute("DELETE FROM keep")
+        self._conn.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+        self._conn.execute("INSERT OR IGNORE INTO errors (seq, stage, code, cause) SELECT seq, "
+                           "?, ?, NULL FROM participants WHERE arm = 'treatment' AND pid NOT IN "
+                           "(SELECT pid FROM keep)", (stage, code))
+
+    def treatment_ids(self) -> set[str]:
+        return {r[0] for r in self._conn.execute(
+            "SELECT pid FROM participants WHERE arm = 'treatment' AND pid != ''")}
+
     def count_with_errors(self, stages: tuple[str, ...] = STAGES) -> int:
         marks = ",".join("?" * len(stages))
         return int(self._one(f"SELECT count(DISTINCT seq) FROM errors WHERE stage IN "  # noqa: S608
@@ -478,19 +493,21 @@ class Store:
     # -- bundle: outputs and files ----------------------------------------------------------------
 
     def add_output(self, job: str, output: Output) -> None:
-        self._conn.execute("INSERT INTO outputs VALUES (?,?,?,?,?,?,?)",
+        self._conn.execute("INSERT INTO outputs VALUES (?,?,?,?,?,?,?,?)",
                            (job, output.path, output.sha256, output.bundle, output.first_page,
-                            output.pages, json.dumps(output.spans, sort_keys=True)))
+                            output.pages, json.dumps(output.spans, sort_keys=True),
+                            output.code))
 
     def output_for(self, job: str) -> Output | None:
-        r = self._conn.execute("SELECT path, sha256, bundle, first_page, pages, spans FROM "
-                               "outputs WHERE job = ?", (job,)).fetchone()
-        return None if r is None else Output(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]))
+        r = self._conn.execute("SELECT path, sha256, bundle, first_page, pages, spans, code "
+                               "FROM outputs WHERE job = ?", (job,)).fetchone()
+        return None if r is None else Output(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]),
+                                             r[6])
 
     def outputs_in_bundle_order(self) -> Iterator[tuple[str, Output]]:
-        for r in self._conn.execute("SELECT job, path, sha256, bundle, first_page, pages, spans "
-                                    "FROM outputs ORDER BY bundle, first_page"):
-            yield r[0], Output(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
+        for r in self._conn.execute("SELECT job, path, sha256, bundle, first_page, pages, spans, "
+                                    "code FROM outputs ORDER BY bundle, first_page"):
+            yield r[0], Output(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7])
 
     def add_file(self, record: FileRecord) -> None:
         self._conn.execute("INSERT INTO files (path, sha256, bytes, kind) VALUES (?,?,?,?)",

@@ -32,6 +32,7 @@ REASON_TEXT = {
     "held": "on hold (coordinator or manager)",
     "letter_design": "letterhead cannot be printed as designed",
     "already_sent": "letter sent in an earlier run",
+    "not_requested": "not part of this re-issue",
 }
 
 
@@ -59,6 +60,12 @@ class Summary:
     @property
     def withheld(self) -> int:
         return sum(sum(a.withheld.values()) for a in self.arms)
+
+    @property
+    def treatment_withheld(self) -> int:
+        """Treatment rows without an output in this run (with their reasons in the summary);
+        control rows never have one and are not counted."""
+        return sum(sum(a.withheld.values()) for a in self.arms if a.arm == "treatment")
 
     def check(self) -> None:
         """The numbers must add up; raise if they do not (a bug, never bad input)."""

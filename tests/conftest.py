@@ -131,6 +131,36 @@ def write_csv(path: Path, rows: Sequence[Sequence[Any]], *, encoding: str = "utf
     return path
 
 
+_NOTES_AUTHORITIES = {
+    "NA": ('name = "North Council"', '["Town Hall", "NORTH", "NA1 1AA"]', "Ann Director"),
+    "SO": ('name = "South Council"', '["Civic Centre", "SOUTH", "SO1 1AA"]', "Sam Director"),
+}
+
+
+def notes_toml(*codes: str) -> str:
+    """A small notes campaign.toml reading teams.csv, one authority per code (NA, SO), each
+    with logo.png and sig.png beside it."""
+    text = ('[campaign]\nname = "Coffee machines"\nkind = "notes"\ndate = 2026-10-01\n\n'
+            '[inputs]\nparticipants = "teams.csv"\n')
+    for code in codes or ("NA",):
+        name, address, signatory = _NOTES_AUTHORITIES[code]
+        text += (f'\n[[authorities]]\ncode = "{code}"\n{name}\nlogo = "logo.png"\n'
+                 f"return_address = {address}\n"
+                 f'signatory = {{ name = "{signatory}", title = "Director", '
+                 'signature = "sig.png" }\n')
+    return text
+
+
+def write_notes_campaign(folder: Path, teams_csv: str, *codes: str) -> Path:
+    """``notes_toml(*codes)`` with its teams.csv, logo and signature, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "campaign.toml").write_text(notes_toml(*codes), encoding="utf-8")
+    (folder / "teams.csv").write_text(teams_csv, encoding="utf-8")
+    write_png(folder / "logo.png", (30, 60, 120))
+    write_png(folder / "sig.png", (0, 0, 0))
+    return folder
+
+
 def write_png(path: Path, colour: tuple[int, int, int] = (31, 78, 121)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (120, 40), colour).save(path, format="PNG")
@@ -321,7 +351,9 @@ def sample_feedback(folder: Path, pattern: str = "*.xlsx") -> dict[str, tuple[st
     out = {}
     for path in sorted((folder / "data" / "feedback").glob(pattern)):
         wb = openpyxl.load_workbook(path, read_only=True)
-        rows = list(wb.active.iter_rows(values_only=True))
+        ws = wb.active
+        assert ws is not None
+        rows = list(ws.iter_rows(values_only=True))
         wb.close()
         out.update({str(r[0]): (str(r[2]), str(r[3])) for r in rows[1:] if r and r[0]})
     return out

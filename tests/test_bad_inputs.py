@@ -324,15 +324,12 @@ CASES = [
          before=feedback_add("team-b.xlsx", ["P001", "You turned a difficult case around.",
                                              "Your notes are a model for the team."]),
          exit_code=0, level="warning"),
-    Case("feedback-for-control", at("feedback_for_control", FB_A, 4),
-         before=feedback_add("team-a.csv", ["P002", "Well done.", "Thank you."]),
-         exit_code=0, level="warning"),
     Case("feedback-unknown-id", at("feedback_unknown_id", FB_B, 4),
          before=feedback_add("team-b.xlsx", ["P999", "Well done.", "Thank you."]),
          exit_code=0, level="warning"),
     Case("missing-feedback", at("missing_feedback", LIST_X, 7),
          before=feedback_drop("team-b.xlsx", "P006")),
-    Case("blank-feedback-line", at("blank_feedback", FB_A, 3),
+    Case("blank-feedback-line", at("blank_feedback", FB_A, 3, "Feedback 2 (C)"),
          before=feedback_set("team-a.csv", "P005", 2, "")),
     Case("markup-in-feedback", at("markup_in_feedback", FB_A, 2),
          before=feedback_set("team-a.csv", "P001", 1, "<b>x</b> {{ y }}"),
@@ -341,7 +338,7 @@ CASES = [
          before=feedback_add("team-b.xlsx", ["", "Well done.", "Thank you."])),
     Case("feedback-formula-not-cached", at("formula_not_cached", FB_B, 3, "Feedback 1 (B)"),
          before=feedback_set("team-b.xlsx", "P006", 1, '=CONCAT("Well ", "done")'),
-         also=(at("blank_feedback", FB_B, 3),)),
+         also=(at("blank_feedback", FB_B, 3, "Feedback 1 (B)"),)),
     Case("feedback-excel-error", at("formula_error", FB_B, 2, "Feedback 2 (C)"),
          before=feedback_set("team-b.xlsx", "P003", 2, "#REF!")),
     Case("feedback-missing-column", at("missing_column", FB_A, 1),
@@ -762,3 +759,19 @@ def test_control_characters_never_reach_a_letter(
     checked = builder.checked()
     assert checked.participants[0].first_name == "Alice"  # never printed with the BEL in it
     assert "control_character" in checked.participants[0].errors  # withheld, never printed
+
+
+def test_feedback_for_control_is_one_note_per_file_and_no_report(
+        make_campaign: Callable[..., CampaignBuilder]) -> None:
+    """Forms go to every arm, so control feedback is expected: a note on screen, nothing to
+    fix (no problems.csv), and never used."""
+    builder = make_campaign("xlsx")
+    feedback_add("team-a.csv", ["P002", "Well done.", "Thank you."])(builder)
+    builder.build()
+    result = builder.run_check()
+    assert_no_traceback(result)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert out.count("feedback_for_control") == 1
+    assert "1 row(s) of feedback are for control participants (e.g. row 4)" in out
+    assert not (builder.root / "problems.csv").exists()

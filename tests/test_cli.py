@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 from typer.testing import CliRunner
 
 from hhp_letters import __version__
 from hhp_letters.cli import app
+from hhp_letters.scaffold import init_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -35,10 +37,10 @@ def test_usage_errors_exit_2() -> None:
     assert runner.invoke(app, ["init", "x", "--kind", "poems"]).exit_code == 2
 
 
-def test_init_makes_a_campaign_that_checks_clean(tmp_path: Path) -> None:
+def test_init_sample_makes_a_campaign_that_checks_clean(tmp_path: Path) -> None:
     for kind in ("letters", "notes"):
         folder = tmp_path / kind
-        made = runner.invoke(app, ["init", str(folder), "--kind", kind])
+        made = runner.invoke(app, ["init", str(folder), "--kind", kind, "--sample"])
         assert made.exit_code == 0, made.output
         assert "../../signatures" not in (folder / "campaign.toml").read_text()
         checked = runner.invoke(app, ["check", str(folder)], env={"COLUMNS": "200"})
@@ -75,3 +77,36 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
     demo, tests = blocks[0], blocks[1]
     assert "hhp-letters demo" in demo and "pip install -e ." in demo
     assert tests in ci  # CI runs the README's test command verbatim
+
+
+def test_check_output_is_pinned(tmp_path: Path) -> None:
+    """What a coordinator sees, exactly: the verdict on a clean campaign, then the table and
+    verdict for one missing feedback line (exit 1, problems.csv named)."""
+    folder = init_campaign(tmp_path / "c", sample=True).parent
+    clean = runner.invoke(app, ["check", str(folder)], env={"COLUMNS": "120"})
+    assert (clean.exit_code, clean.output) == (0, CLEAN)
+    path = sorted((folder / "data" / "feedback").glob("*.xlsx"))[0]
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    assert ws is not None
+    pid = str(ws.cell(row=2, column=1).value)
+    ws.cell(row=2, column=3).value = None
+    wb.save(path)
+    broken = runner.invoke(app, ["check", str(folder)], env={"COLUMNS": "120"})
+    assert broken.exit_code == 1
+    shown = [line.rstrip() for line in broken.output.replace(str(folder), "FOLDER").splitlines()]
+    assert shown == BROKEN.format(pid=pid, file=path.name).splitlines()
+
+
+CLEAN = ("OK: 391 participants (196 treatment, 195 control); feedback matched for 196 of 196; "
+         "0 errors, 0 warnings\n")
+BROKEN = """\
+data/feedback/{file} (sheet 'Feedback')
+┏━━━━━━━┳━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┓
+┃ level ┃ row ┃ column              ┃ problem                                                      ┃ code           ┃
+┡━━━━━━━╇━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━┩
+│ error │   2 │ Feedback line 1 (C) │ Feedback line 1 blank for participant '{pid}'                │ blank_feedback │
+│       │     │                     │ fix: every treatment participant needs two lines of feedback │                │
+└───────┴─────┴─────────────────────┴──────────────────────────────────────────────────────────────┴────────────────┘
+FAILED: 391 participants (196 treatment, 195 control); feedback matched for 195 of 196; 1 error, 0 warnings
+problems written to FOLDER/problems.csv"""  # noqa: E501

@@ -9,12 +9,14 @@ import subprocess
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import openpyxl
 import pdfplumber
 import pytest
 from conftest import prepared_campaign, sample_feedback, sample_people
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, PdfObject
 from typer.testing import CliRunner
 
 from hhp_letters.campaign import ENVELOPES, load_campaign
@@ -43,7 +45,7 @@ def folded(text: str) -> str:
 @pytest.fixture(scope="module")
 def sample_campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # a copy: a run keeps the campaign's keys and problems.csv in the campaign folder
-    return init_campaign(tmp_path_factory.mktemp("campaign") / "letters").parent
+    return init_campaign(tmp_path_factory.mktemp("campaign") / "letters", sample=True).parent
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,9 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory, sample_campaign: Path) 
     out = tmp_path_factory.mktemp("runs") / "run"
     result = runner.invoke(app, ["letters", str(sample_campaign), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert re.search(r"Done: 196 letters, 3 bundles, 196 pages, 195 rows withheld", result.output)
+    assert re.search(
+        r"Done: 196 letters, 3 bundles, 196 pages, 0 treatment rows without one", result.output
+    )
     return out
 
 
@@ -81,16 +85,31 @@ def test_each_letter_says_what_the_participant_should_read(sample_run: Path) -> 
         for line in feedback[pid]:
             assert f"\u201c{folded(line)}\u201d" in text or folded(line) in text, (pid, line)
         assert signatories[path.parent.name] in text
-        assert normalise_postcode(person["Post Code"]) in text
+        postcode = normalise_postcode(person["Post Code"])
+        assert postcode is not None and postcode in text
 
 
-def _font_dicts(page: object) -> Iterator[dict]:  # type: ignore[type-arg]
-    resources = page["/Resources"]  # type: ignore[index]
-    yield from (f.get_object() for f in resources["/Font"].values())
-    for xobj in resources["/XObject"].values():
-        xobj = xobj.get_object()
-        if xobj["/Subtype"] == "/Form":
-            yield from (f.get_object() for f in xobj["/Resources"]["/Font"].values())
+def _pdf_dict(obj: PdfObject, *keys: str) -> DictionaryObject:
+    """``obj[key]...``, each step followed if indirect: a dictionary in these PDFs, which pypdf
+    can only type as its PdfObject base class."""
+    for key in keys:
+        obj = cast(DictionaryObject, obj.get_object())[key]
+    return cast(DictionaryObject, obj.get_object())
+
+
+def _name(obj: DictionaryObject, key: str) -> NameObject:
+    """``obj[key]`` where the PDF spec says it is a name (/Subtype, /BaseFont ...)."""
+    return cast(NameObject, obj[key])
+
+
+def _font_dicts(page: PageObject) -> Iterator[DictionaryObject]:
+    """The fonts of the page and of the forms (the letterhead) it draws."""
+    resources = _pdf_dict(page, "/Resources")
+    yield from (_pdf_dict(f) for f in _pdf_dict(resources, "/Font").values())
+    for xobj in _pdf_dict(resources, "/XObject").values():
+        form = _pdf_dict(xobj)
+        if _name(form, "/Subtype") == "/Form":
+            yield from (_pdf_dict(f) for f in _pdf_dict(form, "/Resources", "/Font").values())
 
 
 def test_print_ready_page_boxes_fonts_colour_and_images(sample_run: Path) -> None:
@@ -99,28 +118,32 @@ def test_print_ready_page_boxes_fonts_colour_and_images(sample_run: Path) -> Non
         reader = PdfReader(path)
         assert not reader.is_encrypted
         assert reader.metadata is not None and reader.metadata.title
-        assert reader.metadata.author and reader.metadata.creator.startswith("hhp-letters")
+        creator = reader.metadata.creator
+        assert reader.metadata.author and creator is not None and creator.startswith("hhp-letters")
         for page in reader.pages:
             assert [float(v) for v in page.mediabox] == pytest.approx([0, 0, *A4_PT], abs=0.01)
             assert [float(v) for v in page.trimbox] == [float(v) for v in page.mediabox]
             assert page.get("/Rotate", 0) == 0
             for font in _font_dicts(page):
                 # Type0 (Identity-H) over a CIDFontType2 that embeds a TrueType subset
-                assert font["/Subtype"] == "/Type0" and font["/Encoding"] == "/Identity-H"
-                cid = font["/DescendantFonts"][0].get_object()
-                assert cid["/Subtype"] == "/CIDFontType2"
-                descriptor = cid["/FontDescriptor"].get_object()
+                assert _name(font, "/Subtype") == "/Type0"
+                assert _name(font, "/Encoding") == "/Identity-H"
+                cid = _pdf_dict(cast(ArrayObject, font["/DescendantFonts"])[0])
+                assert _name(cid, "/Subtype") == "/CIDFontType2"
+                descriptor = _pdf_dict(cid, "/FontDescriptor")
                 assert "/FontFile2" in descriptor, font["/BaseFont"]
                 assert "/ToUnicode" in font
-                assert font["/BaseFont"].split("+")[1].startswith(("Carlito", "NotoSans"))
-            for xobj in page["/Resources"]["/XObject"].values():
+                assert _name(font, "/BaseFont").split("+")[1].startswith(("Carlito", "NotoSans"))
+            for xobj in _pdf_dict(page, "/Resources", "/XObject").values():
                 xobj = xobj.get_object()
                 if xobj["/Subtype"] == "/Image":  # CMYK, or a palette of CMYK colours
                     space = xobj["/ColorSpace"]
                     assert space == "/DeviceCMYK" or (space[0] == "/Indexed"
                                                       and space[1] == "/DeviceCMYK")
                     assert "/SMask" not in xobj and "/Mask" not in xobj
-            content = page.get_contents().get_data()
+            contents = page.get_contents()
+            assert contents is not None
+            content = contents.get_data()
             assert not re.search(rb"\b(rg|RG|sc|scn|gs)\b", content)
             assert b"0 0 0 1 k" in content  # text in K100
 
@@ -172,7 +195,7 @@ def test_bundles_manifests_and_ticket_agree(sample_run: Path) -> None:
         keys = [r["sort_key"] for r in rows]
         assert keys == sorted(keys)  # postage order
         assert set(rows[0]) == {"sequence", "first_page", "pages", "sheets", "sort_key",
-                                "postcode"}
+                                "postcode", "reference", "code"}
         assert sums[f"bundles/{bundle.name}"] in (sample_run / "job-ticket.txt").read_text()
         total += pages
         fonts = {f["/BaseFont"] for p in PdfReader(bundle).pages for f in _font_dicts(p)}
@@ -183,8 +206,10 @@ def test_bundles_manifests_and_ticket_agree(sample_run: Path) -> None:
 
 def test_two_runs_are_byte_identical(sample_campaign: Path, sample_run: Path,
                                      tmp_path: Path) -> None:
+    # the same inputs in a campaign without a ledger (in this one every letter is now sent)
+    twin = init_campaign(tmp_path / "twin", sample=True).parent
     again = tmp_path / "again"
-    result = runner.invoke(app, ["letters", str(sample_campaign), "--out", str(again)])
+    result = runner.invoke(app, ["letters", str(twin), "--out", str(again)])
     assert result.exit_code == 0, result.output
 
     def outputs(run: Path) -> list[str]:  # the audit and summary carry the time of the run
@@ -200,12 +225,13 @@ def test_two_runs_are_byte_identical(sample_campaign: Path, sample_run: Path,
 
 @pytest.fixture
 def campaign(tmp_path: Path) -> Path:
-    return init_campaign(tmp_path / "camp").parent
+    return init_campaign(tmp_path / "camp", sample=True).parent
 
 
 def first_feedback(folder: Path) -> tuple[Path, str]:
     path = sorted((folder / "data" / "feedback").glob("*.xlsx"))[0]
     ws = openpyxl.load_workbook(path).active
+    assert ws is not None
     return path, str(ws.cell(row=2, column=1).value)
 
 
@@ -213,6 +239,7 @@ def set_feedback(folder: Path, line_1: str, line_2: str | None = None) -> str:
     path, pid = first_feedback(folder)
     wb = openpyxl.load_workbook(path)
     ws = wb.active
+    assert ws is not None
     ws.cell(row=2, column=3).value = line_1
     if line_2 is not None:
         ws.cell(row=2, column=4).value = line_2
@@ -228,6 +255,7 @@ def set_list_cell(folder: Path, pid: str, header: str, value: str) -> None:
     head = next(r for r in rows if r[0].value == "Participant ID")
     col = next(c.column for c in head if c.value == header)
     row = next(r for r in rows if r[0].value == pid)
+    assert row[0].row is not None
     ws.cell(row=row[0].row, column=col).value = value
     wb.save(path)
 
@@ -299,15 +327,23 @@ def test_skip_invalid_produces_the_rest(campaign: Path, tmp_path: Path) -> None:
 
 def test_existing_run_folder_is_refused_unless_forced(campaign: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert run_letters(campaign, out).exit_code == 0  # type: ignore[attr-defined]
-    (out / "stale.txt").write_text("old")
-    refused = run_letters(campaign, out)
+    assert run_letters(campaign, out, "--proof").exit_code == 0  # type: ignore[attr-defined]
+    first = (out / "audit.head").read_text()
+    refused = run_letters(campaign, out, "--proof")
     assert refused.exit_code == 2  # type: ignore[attr-defined]
     assert "--force" in refused.output  # type: ignore[attr-defined]
-    forced = run_letters(campaign, out, "--force")
+    forced = run_letters(campaign, out, "--proof", "--force")
     assert forced.exit_code == 0, forced.output  # type: ignore[attr-defined]
-    assert not (out / "stale.txt").exists()
-    assert len(list((out / "letters").glob("*/*.pdf"))) == 196
+    assert (out / "audit.head").read_text() != first
+    assert len(list((out / "proof" / "letters").glob("*/*.pdf"))) == 196
+    # a live run, once recorded in the ledger, is never replaced, even with --force
+    live = tmp_path / "live"
+    assert run_letters(campaign, live).exit_code == 0  # type: ignore[attr-defined]
+    kept = (live / "audit.head").read_text()
+    again = run_letters(campaign, live, "--force")
+    assert again.exit_code == 2  # type: ignore[attr-defined]
+    assert "never replaced" in " ".join(again.output.split())  # type: ignore[attr-defined]
+    assert (live / "audit.head").read_text() == kept
 
 
 def test_force_never_replaces_what_is_not_a_run(campaign: Path, tmp_path: Path) -> None:

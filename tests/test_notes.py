@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import cast
 
 import openpyxl
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject, PdfObject
 from typer.testing import CliRunner
 
 from hhp_letters.cli import app
@@ -26,10 +28,18 @@ def workers(folder: Path) -> list[dict[str, str]]:
     return [dict(zip(header, [str(v or "") for v in r], strict=True)) for r in rows[1:] if r[0]]
 
 
+def _pdf_dict(obj: PdfObject, *keys: str) -> DictionaryObject:
+    """``obj[key]...``, each step followed if indirect: a dictionary in these PDFs, which pypdf
+    can only type as its PdfObject base class."""
+    for key in keys:
+        obj = cast(DictionaryObject, obj.get_object())[key]
+    return cast(DictionaryObject, obj.get_object())
+
+
 @pytest.fixture(scope="module")
 def notes_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("notes")
-    campaign = init_campaign(base / "camp", "notes").parent
+    campaign = init_campaign(base / "camp", "notes", sample=True).parent
     out = base / "run"
     result = runner.invoke(app, ["notes", str(campaign), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -51,9 +61,9 @@ def test_one_note_per_treatment_team_read_back(notes_run: tuple[Path, Path]) -> 
         page = reader.pages[0]
         assert [float(v) for v in page.mediabox[2:]] == pytest.approx(A5_LANDSCAPE_PT, abs=0.01)
         assert [float(v) for v in page.trimbox] == [float(v) for v in page.mediabox]
-        head = page["/Resources"]["/XObject"]["/Head"].get_object()
-        for font in [*page["/Resources"]["/Font"].values(),
-                     *head["/Resources"]["/Font"].values()]:
+        head = _pdf_dict(page, "/Resources", "/XObject", "/Head")
+        for font in [*_pdf_dict(page, "/Resources", "/Font").values(),
+                     *_pdf_dict(head, "/Resources", "/Font").values()]:
             cid = font.get_object()["/DescendantFonts"][0].get_object()
             assert "/FontFile2" in cid["/FontDescriptor"].get_object()
         text = " ".join(page.extract_text().split())
@@ -109,7 +119,7 @@ def _set_allocation(folder: Path, row_number: int, value: str) -> tuple[str, str
 
 
 def test_a_site_with_mixed_arms_fails_check_naming_site_and_rows(tmp_path: Path) -> None:
-    campaign = init_campaign(tmp_path / "camp", "notes").parent
+    campaign = init_campaign(tmp_path / "camp", "notes", sample=True).parent
     site, _ = _set_allocation(campaign, 5, "Treatment" if workers(campaign)[3]["Allocation"]
                               == "Control" else "Control")
     result = runner.invoke(app, ["check", str(campaign)], env={"COLUMNS": "200"})
@@ -125,7 +135,7 @@ def test_a_site_with_mixed_arms_fails_check_naming_site_and_rows(tmp_path: Path)
 
 
 def test_a_team_with_two_managers_is_an_error(tmp_path: Path) -> None:
-    campaign = init_campaign(tmp_path / "camp", "notes").parent
+    campaign = init_campaign(tmp_path / "camp", "notes", sample=True).parent
     path = campaign / "data" / "randomised-workers.xlsx"
     wb = openpyxl.load_workbook(path)
     ws = wb["Workers"]
@@ -140,7 +150,7 @@ def test_a_team_with_two_managers_is_an_error(tmp_path: Path) -> None:
 
 
 def test_team_level_list_and_a4_cards(tmp_path: Path) -> None:
-    campaign = init_campaign(tmp_path / "camp", "notes").parent
+    campaign = init_campaign(tmp_path / "camp", "notes", sample=True).parent
     (campaign / "data" / "teams.csv").write_text(
         "Team ID,Team,Site,Manager first name,Arm,Local authority\n"
         "T1,Duty & Assessment,Oak House,Siobhán,treatment,WM\n"
@@ -164,7 +174,7 @@ def test_team_level_list_and_a4_cards(tmp_path: Path) -> None:
 
 
 def test_notes_command_refuses_a_letters_campaign(tmp_path: Path) -> None:
-    campaign = init_campaign(tmp_path / "camp", "letters").parent
+    campaign = init_campaign(tmp_path / "camp", "letters", sample=True).parent
     result = runner.invoke(app, ["notes", str(campaign), "--out", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert "is a letters campaign" in result.output

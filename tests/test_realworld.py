@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("make", CASES, ids=[c.__name__ for c in CASES])
-def test_real_world_input(make: object, root: Path) -> None:
-    case: Case = make(root / make.__name__)  # type: ignore[operator]
+def test_real_world_input(make: Callable[[Path], Case], root: Path) -> None:
+    case = make(root / make.__name__)
     checked = run_cli("check", str(case.folder))
     assert "Traceback" not in checked.output and "Internal error" not in checked.output, \
         checked.output

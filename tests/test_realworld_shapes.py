@@ -567,10 +567,14 @@ def shape_excel_csv_alt_enter_feedback(case: Case) -> None:
     rows = records(path, "utf-8-sig")
     lines = data.decode("utf-8-sig").split("\n")  # physical lines (and "" after the last)
     assert len(rows) == len(lines) - 2  # one record spans two physical lines
-    assert e.row is not None and lines[e.row].startswith(rows[e.row - 1][0])  # line e.row + 1
+    # the note names the file, not a row ("e.g. row 6": one note per file)
+    found = re.search(r"e\.g\. row (\d+)", " ".join(e.words))
+    assert e.row is None and found is not None
+    row = int(found.group(1))
+    assert lines[row].startswith(rows[row - 1][0])  # record `row` starts on line row + 1
     header, people = list_table(case)
     arms = {r[0]: r[header.index("Arm")] for r in people}
-    assert arms[rows[e.row - 1][0]] == "Control"
+    assert arms[rows[row - 1][0]] == "Control"
 
 
 @shape

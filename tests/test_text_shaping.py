@@ -17,6 +17,7 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import pypdf
 import pypdfium2
@@ -26,6 +27,7 @@ from fontTools.ttLib import TTFont
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageFilter
+from pypdf.generic import DictionaryObject, PdfObject, StreamObject
 
 from hhp_letters.render.pdf import stream
 from hhp_letters.render.text import Fonts, TextEncoder, subset_tag, to_unicode_cmap
@@ -283,11 +285,19 @@ def test_qpdf_check_passes(fonts: Fonts, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _pdf_dict(obj: PdfObject, *keys: str) -> DictionaryObject:
+    """``obj[key]...``, each step followed if indirect: a dictionary in these PDFs, which pypdf
+    can only type as its PdfObject base class."""
+    for key in keys:
+        obj = cast(DictionaryObject, obj.get_object())[key]
+    return cast(DictionaryObject, obj.get_object())
+
+
 def font_programs(pdf: bytes) -> dict[str, bytes]:
     """BaseFont → FontFile2 bytes of every descendant font."""
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     out = {}
-    for font in reader.pages[0]["/Resources"]["/Font"].values():
+    for font in _pdf_dict(reader.pages[0], "/Resources", "/Font").values():
         cid_font = font.get_object()["/DescendantFonts"][0].get_object()
         program = cid_font["/FontDescriptor"]["/FontFile2"].get_object().get_data()
         out[str(cid_font["/BaseFont"])[1:]] = program
@@ -333,7 +343,7 @@ def test_output_does_not_depend_on_the_hash_seed(fonts: Fonts) -> None:
 def test_widths_agree_with_the_embedded_programs(fonts: Fonts) -> None:
     """/W is what the font program says (PDF/A checks this), and subsets stay small."""
     reader = pypdf.PdfReader(io.BytesIO(one_page(fonts, NAMES)))
-    for font in reader.pages[0]["/Resources"]["/Font"].values():
+    for font in _pdf_dict(reader.pages[0], "/Resources", "/Font").values():
         cid_font = font.get_object()["/DescendantFonts"][0].get_object()
         program = TTFont(io.BytesIO(cid_font["/FontDescriptor"]["/FontFile2"].get_data()))
         cid_to_gid = cid_font["/CIDToGIDMap"].get_data()
@@ -365,8 +375,8 @@ def _replace_tounicode(pdf: bytes, cmap: bytes) -> bytes:
     """The PDF with its only font's ToUnicode CMap swapped for ``cmap``."""
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     writer = pypdf.PdfWriter(clone_from=reader)
-    font = writer.pages[0]["/Resources"]["/Font"]["/FR0"].get_object()
-    to_unicode = font["/ToUnicode"].get_object()
+    font = _pdf_dict(writer.pages[0], "/Resources", "/Font", "/FR0")
+    to_unicode = cast(StreamObject, font["/ToUnicode"].get_object())
     to_unicode.set_data(cmap)
     out = io.BytesIO()
     writer.write(out)

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from hhp_letters.merge import Merged
+from hhp_letters.merge import CHECKED, Merged
 from hhp_letters.model import Job, LetterJob
 from hhp_letters.problems import Problem
 from hhp_letters.render.backend import Backend, Rendered
@@ -41,7 +41,7 @@ class Layout:
 
     @property
     def stages(self) -> tuple[str, ...]:
-        return ("check", STAGE)
+        return (*CHECKED, STAGE)
 
     def jobs(self) -> Iterator[Job]:
         """The jobs that will be printed: no error at check or layout."""
@@ -60,7 +60,7 @@ def lay_out(merged: Merged, *, proof: bool) -> Layout:
         if isinstance(job, LetterJob):
             store.add_error(STAGE, code, pid=job.participant_id)
 
-    word = lay_out_word(campaign, merged.jobs(("check",)), assets.fonts, withhold)
+    word = lay_out_word(campaign, merged.jobs(CHECKED), assets.fonts, withhold)
     native = lay_out_native(campaign, merged, assets, proof=proof, skip=word.codes)
     return Layout(merged, assets, native, word, proof)
 
@@ -71,5 +71,5 @@ def open_backends(layout: Layout) -> Iterator[Mapping[str, Backend]]:
     campaign = layout.merged.checked.campaign
     native = NativeBackend(layout.native, campaign.kind)
     fonts = list(layout.assets.fonts.files)
-    with open_word_backends(campaign, fonts) as word:
+    with open_word_backends(campaign, fonts, proof=layout.proof) as word:
         yield {a.code: word.get(a.code) or native for a in campaign.spec.authorities}

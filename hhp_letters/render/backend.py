@@ -9,6 +9,7 @@ from typing import Protocol
 from hhp_letters.keys import readback_form
 from hhp_letters.model import Job
 from hhp_letters.problems import Problem
+from hhp_letters.render.integrity import IntegrityCodes
 from hhp_letters.render.pdf import Sink
 
 
@@ -46,11 +47,22 @@ class Rendered:
     pages: int  # in the bundle, padding included
     spans: Spans  # where the job's fields lie in the page's read-back text
     extras: tuple[Extra, ...] = ()
+    code: str = ""  # the mail-integrity payload of the envelope's first page
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    """What a backend needs to know about the bundle it writes."""
+
+    name: str  # e.g. "FB-1"
+    number: int  # the bundle's place in the run, from 1 (what its codes carry)
+    duplex: bool
+    codes: IntegrityCodes | None  # None: no mail-integrity code on the pages
 
 
 class Backend(Protocol):
-    def render_bundle(self, jobs: Sequence[Job], out: Sink, *, name: str,
-                      duplex: bool) -> Iterator[Rendered | Problem]:
+    def render_bundle(self, jobs: Sequence[Job], out: Sink, spec: BundleSpec
+                      ) -> Iterator[Rendered | Problem]:
         """Write the bundle of ``jobs`` (in order) to ``out`` and yield each letter as it is
         made, or a problem for a letter that could not be made (it is left out)."""
         ...

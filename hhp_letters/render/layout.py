@@ -47,15 +47,6 @@ class Encoder(Protocol):
 K100 = b"0 0 0 1 k\n"
 
 
-def hex_to_cmyk(colour: str) -> tuple[float, float, float, float]:
-    r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
-    k = 1 - max(r, g, b)
-    if k >= 1:
-        return 0.0, 0.0, 0.0, 1.0
-    c, m, y = (round((1 - v - k) / (1 - k), 3) for v in (r, g, b))
-    return c, m, y, round(k, 3)
-
-
 @dataclass(frozen=True, slots=True)
 class TextLine:
     face: str  # regular | bold | italic
@@ -73,6 +64,7 @@ class Fault:
     key: str
     message: str
     hint: str = ""
+    code: str = "letter_design"
 
 
 @dataclass(frozen=True)
@@ -88,14 +80,14 @@ class Design:
 
     def __init__(self, *, authority: Authority, fonts: Metrics, template: BodyTemplate,
                  page_mm: tuple[float, float], signature_aspect: float,
-                 logo_aspect: float) -> None:
+                 logo_aspect: float, brand: tuple[float, float, float, float]) -> None:
         self.authority = authority
         self.fonts = fonts
         self.template = template
         self.page_w, self.page_h = page_mm[0] * MM, page_mm[1] * MM
         self.signature_aspect = signature_aspect
         self.logo_aspect = logo_aspect
-        self.brand = hex_to_cmyk(authority.colour)
+        self.brand = brand  # CMYK 0..1, as printed (render.native.brand_cmyk)
         self._wrap_cache: dict[tuple[str, str, float, float], tuple[str, ...]] = {}
         self.logo_box = Rect(0, 0, 0, 0)
         self.header_lines: tuple[TextLine, ...] = ()
@@ -133,24 +125,43 @@ class Design:
                 faults.append(Fault("body", f"{t.name} never uses {{{{ {name} }}}}, so the "
                                     f"{self.item} would not greet its reader by name",
                                     f"put {{{{ {name} }}}} in the greeting"))
+        values = self.sample_values()
         try:
-            parts = t.render(self.sample_values(), timed=True)
+            parts = t.render(values, timed=True)
         except RenderError as exc:
-            return [*faults, Fault("body", exc.message, exc.hint or "")]
-        texts = [("body", "the wording", p.text) for p in parts if p.text]
+            code = "template_unsafe" if "not allowed" in exc.message else "template_error"
+            return [*faults, Fault("body", exc.message, exc.hint or "", code)]
+        greeting = values.get("first_name") or values.get("manager_first_name")
+        body = " ".join(p.text for p in parts if p.text)
+        if isinstance(greeting, str) and greeting not in body:
+            faults.append(Fault("body", f"{t.name} does not print {{{{ first_name }}}} for "
+                                "every letter (it is inside a condition that can be false), "
+                                f"so a {self.item} would not greet its reader by name",
+                                "put the placeholder in the greeting, outside {% if %}"))
         a = self.authority
-        texts += [("return_address", "the return address", line) for line in a.return_address]
-        texts += [("signatory", "the signatory's name", a.signatory.name),
-                  ("signatory", "the signatory's title", a.signatory.title)]
+        texts = [("return_address", "the return address", line) for line in a.return_address]
+        texts += [("signatory.name", "the signatory's name", a.signatory.name),
+                  ("signatory.title", "the signatory's title", a.signatory.title),
+                  ("name", "the authority's name", a.name),
+                  ("area", "the area", a.display_area if a.area else "")]
+        seen: set[str] = set()
         for key, what, text in texts:
-            for style in ("regular", "bold") if key == "signatory" else ("regular",):
+            for style in ("regular", "bold") if key == "signatory.name" else ("regular",):
                 for char in self.fonts.unprintable(text, style):
-                    faults.append(Fault(key, f"{what} contains {char!r} (U+{ord(char):04X} "
-                                        f"{unicodedata.name(char, 'unnamed')}), which no "
-                                        "shipped font can print: every "
-                                        f"{self.item} would show a blank box",
-                                        "replace or remove the character"))
+                    seen.add(char)
+                    faults.append(self._blank_box(key, what, char))
+        for part in parts:  # the wording itself (what campaign.toml put in it is named above)
+            for char in self.fonts.unprintable(part.text, "regular"):
+                if char not in seen:
+                    seen.add(char)
+                    faults.append(self._blank_box("body", "the wording", char))
         return list(dict.fromkeys(faults))
+
+    def _blank_box(self, key: str, what: str, char: str) -> Fault:
+        return Fault(key, f"{what} contains {char!r} (U+{ord(char):04X} "
+                     f"{unicodedata.name(char, 'unnamed')}), which no shipped font can print: "
+                     f"every {self.item} would show a blank box",
+                     "replace or remove the character", "unprintable_character")
 
     def sample_values(self) -> dict[str, object]:
         """Values a template is checked with: plain ASCII, so only the template's own text

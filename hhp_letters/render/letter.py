@@ -28,6 +28,7 @@ SMALL_SIZE, SMALL_LEADING = 9.0, 11.0
 BODY_SIZE, BODY_LEADING, PARA_GAP = 11.0, 14.5, 6.5
 QUOTE_INDENT, QUOTE_GAP = 9.0 * MM, 4.0
 MAX_ADDRESS_LINES = 7
+FOLD_CLEAR = 1.5  # points kept clear either side of a fold
 
 
 def format_date(day: dt.date) -> str:
@@ -43,14 +44,18 @@ class LetterDesign(Design):
 
     def __init__(self, *, authority: Authority, fonts: Metrics, template: BodyTemplate,
                  envelope: Envelope, date: dt.date, signature_aspect: float,
-                 logo_aspect: float, fold_marks: bool) -> None:
+                 logo_aspect: float, fold_marks: bool,
+                 brand: tuple[float, float, float, float]) -> None:
         super().__init__(authority=authority, fonts=fonts, template=template, page_mm=A4,
-                         signature_aspect=signature_aspect, logo_aspect=logo_aspect)
+                         signature_aspect=signature_aspect, logo_aspect=logo_aspect,
+                         brand=brand)
         self.window = Window.for_envelope(envelope, A4)
+        # where the sheet is folded for the envelope, in mm and in points from the top
+        folds_mm = (A4[1] / 3, 2 * A4[1] / 3) if envelope.fold == "thirds" else (A4[1] / 2,)
+        self.folds = tuple(f * MM for f in folds_mm)
         self.date_text = format_date(date)
         if fold_marks:
-            self.fold_marks = ((A4[1] / 3, 2 * A4[1] / 3) if envelope.fold == "thirds"
-                               else (A4[1] / 2,))
+            self.fold_marks = folds_mm
         self.logo_box = self.place_logo(LEFT, LOGO_TOP, LOGO_MAX_W, LOGO_MAX_H)
         self.date_line = self._date_line()
         # The date is drawn on the page, just after the addressee's name: a text layer's
@@ -160,7 +165,7 @@ class LetterDesign(Design):
                     for para in f"\u201c{text}\u201d".split("\n"):
                         for row in self.wrap(para, "italic", BODY_SIZE, width - QUOTE_INDENT,
                                              cache=False):
-                            y += BODY_LEADING
+                            y = self.clear_of_folds(y + BODY_LEADING, BODY_LEADING)
                             lines.append(TextLine("italic", BODY_SIZE, LEFT * MM + QUOTE_INDENT,
                                                   y - 3.5, row))
                     bars.append(Rect(LEFT * MM + QUOTE_INDENT - 4 * MM, top + 1.5,
@@ -174,7 +179,7 @@ class LetterDesign(Design):
             else:
                 cache = job.first_name not in part.text
                 for row in self.wrap(part.text, "regular", BODY_SIZE, width, cache=cache):
-                    y += BODY_LEADING
+                    y = self.clear_of_folds(y + BODY_LEADING, BODY_LEADING)
                     lines.append(TextLine("regular", BODY_SIZE, LEFT * MM, y - 3.5, row))
                 y += PARA_GAP
         bottom = y - PARA_GAP
@@ -190,14 +195,25 @@ class LetterDesign(Design):
             return problems
         return Plan(tuple(lines), tuple(bars), signature, bottom)
 
+    def clear_of_folds(self, bottom: float, height: float) -> float:
+        """The bottom of a slot ``height`` tall ending at ``bottom`` (points from the top),
+        moved down so no fold of the sheet runs through it (a fold through a line of text or
+        the signature cracks the toner and reads badly)."""
+        for fold in self.folds:
+            if bottom - height < fold + FOLD_CLEAR and bottom > fold - FOLD_CLEAR:
+                bottom = fold + FOLD_CLEAR + height
+        return bottom
+
     def _signature(self, lines: list[TextLine], y: float, width: float) -> tuple[Rect, float]:
         sw = self.authority.signature_width * MM
-        box = Rect(LEFT * MM, y, LEFT * MM + sw, y + sw * self.signature_aspect)
-        y += sw * self.signature_aspect + BODY_LEADING
+        sh = sw * self.signature_aspect
+        y = self.clear_of_folds(y + sh, sh) - sh
+        box = Rect(LEFT * MM, y, LEFT * MM + sw, y + sh)
+        y = self.clear_of_folds(y + sh + BODY_LEADING, BODY_LEADING)
         lines.append(TextLine("bold", BODY_SIZE, LEFT * MM, y - 3.5,
                               self.authority.signatory.name))
         for row in self.wrap(self.authority.signatory.title, "regular", BODY_SIZE, width,
                              cache=True):
-            y += BODY_LEADING
+            y = self.clear_of_folds(y + BODY_LEADING, BODY_LEADING)
             lines.append(TextLine("regular", BODY_SIZE, LEFT * MM, y - 3.5, row))
         return box, y + PARA_GAP

@@ -19,17 +19,28 @@ from typing import Any
 from hhp_letters import __version__
 from hhp_letters.campaign import Authority, Campaign
 from hhp_letters.errors import InternalError, RenderError
-from hhp_letters.merge import Merged
+from hhp_letters.merge import CHECKED, Merged
 from hhp_letters.model import Job, LetterJob
 from hhp_letters.problems import Origin, Problem, error
-from hhp_letters.render.backend import Rendered, find_spans
+from hhp_letters.render import press
+from hhp_letters.render.backend import BundleSpec, Rendered, find_spans
+from hhp_letters.render.colour import CmykConverter, default_profile_path
 from hhp_letters.render.images import PreparedImage, prepare_image
 from hhp_letters.render.layout import Design, Encoder, Metrics, Plan
 from hhp_letters.render.letter import LetterDesign
 from hhp_letters.render.note import NoteDesign
-from hhp_letters.render.pdf import DocInfo, DocumentWriter, SharedBlock, Sink, number, stream
+from hhp_letters.render.pdf import (
+    DocInfo,
+    DocumentWriter,
+    Pdfx,
+    SharedBlock,
+    Sink,
+    number,
+    stream,
+)
+from hhp_letters.render.pdfx import PdfxError
 from hhp_letters.render.templating import BodyTemplate
-from hhp_letters.render.text import Fonts, TextEncoder
+from hhp_letters.render.text import Fonts, TextEncoder, quiet_fonttools
 from hhp_letters.resources import resource_dir
 from hhp_letters.store import Store
 
@@ -45,6 +56,8 @@ class Assets:
     fonts: Fonts
     template: BodyTemplate
     files: tuple[Path, ...]
+    colour: CmykConverter  # sRGB → CMYK through the output condition's ICC profile
+    pdfx: Pdfx  # what every file says about the press it is for
 
 
 def load_assets(campaign: Campaign) -> Assets:
@@ -55,7 +68,25 @@ def load_assets(campaign: Campaign) -> Assets:
     else:
         body, default = campaign.spec.notes.body, "note.j2"
     path = campaign.resolve(body) if body else folder / default
-    return Assets(fonts, BodyTemplate.load(path), (path, *fonts.files))
+    try:
+        pdfx = press.identification(campaign)
+    except (PdfxError, OSError) as exc:  # check reports these; a run never gets here with one
+        raise InternalError(f"[print] settings reached the renderer unchecked: {exc}") from exc
+    profile = campaign.spec.print.icc_profile
+    icc = campaign.resolve(profile) if profile is not None else default_profile_path()
+    return Assets(fonts, BodyTemplate.load(path), (path, *fonts.files, icc),
+                  press.converter(campaign), pdfx)
+
+
+def brand_cmyk(authority: Authority, converter: CmykConverter
+               ) -> tuple[float, float, float, float]:
+    """The brand colour as printed: a CMYK colour as given, an RGB one through the profile."""
+    colour = authority.colour
+    if isinstance(colour, str):
+        c = converter.brand_cmyk(colour)
+        return c.c / 100, c.m / 100, c.y / 100, c.k / 100
+    cc, m, y, k = (v / 100 for v in colour.cmyk)
+    return cc, m, y, k
 
 
 def doc_info(campaign: Campaign, title: str, authority: Authority, keywords: str,
@@ -75,6 +106,7 @@ class NativeLayout:
     shared: Mapping[str, SharedBlock]
     page_size: tuple[float, float]
     problems: tuple[Problem, ...]
+    pdfx: Pdfx
 
 
 def make_designs(campaign: Campaign, assets: Assets
@@ -82,20 +114,23 @@ def make_designs(campaign: Campaign, assets: Assets
     images: dict[str, tuple[PreparedImage, PreparedImage]] = {}
     designs: dict[str, Design] = {}
     for a in campaign.spec.authorities:
-        logo = prepare_image(campaign.resolve(a.logo), LOGO_PLACED_MM)
-        sig = prepare_image(campaign.resolve(a.signatory.signature), a.signature_width)
+        logo = prepare_image(campaign.resolve(a.logo), LOGO_PLACED_MM, assets.colour)
+        sig = prepare_image(campaign.resolve(a.signatory.signature), a.signature_width,
+                            assets.colour)
         images[a.code] = (logo, sig)
+        brand = brand_cmyk(a, assets.colour)
         if campaign.kind == "letters":
             designs[a.code] = LetterDesign(
                 authority=a, fonts=assets.fonts, template=assets.template,
                 envelope=campaign.spec.print.envelope,
                 date=a.date or campaign.spec.campaign.date, signature_aspect=sig.aspect,
-                logo_aspect=logo.aspect, fold_marks=campaign.spec.print.fold_marks)
+                logo_aspect=logo.aspect, fold_marks=campaign.spec.print.fold_marks,
+                brand=brand)
         else:
             designs[a.code] = NoteDesign(
                 authority=a, fonts=assets.fonts, template=assets.template,
                 page=campaign.spec.notes.page, signature_aspect=sig.aspect,
-                logo_aspect=logo.aspect)
+                logo_aspect=logo.aspect, brand=brand)
     return designs, images
 
 
@@ -121,15 +156,15 @@ def lay_out_native(campaign: Campaign, merged: Merged, assets: Assets, *, proof:
             continue
         for fault in designs[a.code].static_problems():
             column = body if fault.key == "body" else f"authorities[{i}].{fault.key}"
-            problems.append(error("letter_design", Origin(campaign.path.name, column=column),
+            problems.append(error(fault.code, Origin(campaign.path.name, column=column),
                                   fault.message, fault.hint))
             broken.add(a.code)
     problems = list(dict.fromkeys(problems))  # a wording fault is found once per authority
     heads = {code: d.letterhead_content(encoder) for code, d in designs.items()
-             if code not in skip}
+             if code not in skip and code not in broken}
     marks = {code: watermark(encoder, assets.fonts, d.page_w, d.page_h) if proof else b""
              for code, d in designs.items()}
-    for job in merged.jobs(("check",)):
+    for job in merged.jobs(CHECKED):
         code = job.authority.code
         if code in skip:
             continue
@@ -154,10 +189,12 @@ def lay_out_native(campaign: Campaign, merged: Merged, assets: Assets, *, proof:
             continue
         content = marks[code] + design.content(plan, encoder)
         store.add_page(job.key, stream(content, {}), spans)
-    shared = {code: _shared_block(designs[code], images[code], heads[code], encoder)
+    shared = {code: _shared_block(designs[code], images[code], heads[code], encoder,
+                                  assets.pdfx.header)
               for code in heads}
     first = next(iter(designs.values()))
-    return NativeLayout(campaign, store, shared, (first.page_w, first.page_h), tuple(problems))
+    return NativeLayout(campaign, store, shared, (first.page_w, first.page_h), tuple(problems),
+                        assets.pdfx)
 
 
 def page_text(design: Design, plan: Plan) -> str:
@@ -177,7 +214,7 @@ def _not_shown(campaign: Campaign, job: Job, field: str) -> Problem:
 
 
 def _shared_block(design: Design, images: tuple[PreparedImage, PreparedImage], head: bytes,
-                  encoder: TextEncoder) -> SharedBlock:
+                  encoder: TextEncoder, header: bytes) -> SharedBlock:
     logo, sig = images
     fonts, names = encoder.pdf_objects(2)  # 1 is the resources dictionary
     n = 2 + len(fonts)
@@ -191,7 +228,7 @@ def _shared_block(design: Design, images: tuple[PreparedImage, PreparedImage], h
                  f"/XObject << /Logo {logo_n} 0 R /Sig {sig_n} 0 R /Head {head_n} 0 R >> >>")
     objects = [*fonts, (logo_n, logo.body), (sig_n, sig.body), (head_n, form),
                (1, resources.encode("ascii"))]
-    return SharedBlock.build(objects, resources=1)
+    return SharedBlock.build(objects, resources=1, header=header)
 
 
 def watermark(encoder: Encoder, fonts: Metrics, page_w: float, page_h: float) -> bytes:
@@ -215,7 +252,8 @@ def _proof_outlines() -> bytes:
     """"PROOF" in Carlito Bold as filled paths, in 1/1000 em units."""
     from fontTools.ttLib import TTFont
 
-    with TTFont(str(resource_dir("templates") / "fonts" / "Carlito-Bold.ttf")) as font:
+    with quiet_fonttools(), \
+            TTFont(str(resource_dir("templates") / "fonts" / "Carlito-Bold.ttf")) as font:
         return _outlines(font, "PROOF")
 
 
@@ -273,9 +311,11 @@ def single_page(campaign: Campaign, assets: Assets, job: Job, *, proof: bool = F
     if proof:
         content = watermark(encoder, assets.fonts, design.page_w, design.page_h) + content
     page = stream(content, {})
-    shared = _shared_block(design, images[job.authority.code], head, encoder)
+    shared = _shared_block(design, images[job.authority.code], head, encoder,
+                           assets.pdfx.header)
     return _single(shared, (design.page_w, design.page_h), page,
-                   doc_info(campaign, job.title, job.authority, f"hhp-letters {campaign.kind}"))
+                   doc_info(campaign, job.title, job.authority, f"hhp-letters {campaign.kind}"),
+                   assets.pdfx)
 
 
 class NativeBackend:
@@ -285,33 +325,40 @@ class NativeBackend:
         self.layout = layout
         self.kind = kind
 
-    def render_bundle(self, jobs: Sequence[Job], out: Sink, *, name: str,
-                      duplex: bool) -> Iterator[Rendered | Problem]:
+    def render_bundle(self, jobs: Sequence[Job], out: Sink, spec: BundleSpec
+                      ) -> Iterator[Rendered | Problem]:
         layout = self.layout
         authority = jobs[0].authority
         shared = layout.shared[authority.code]
-        doc = DocumentWriter(out, shared, layout.page_size)
-        for job in jobs:
+        doc = DocumentWriter(out, shared, layout.page_size, layout.pdfx)
+        pages = 2 if spec.duplex else 1
+        for seq, job in enumerate(jobs, start=1):
             laid_out = layout.store.page(job.key)
             if laid_out is None:
                 raise InternalError(f"{job.title} reached the bundle without a laid-out page")
             page, spans = laid_out
+            codes = spec.codes
+            code = codes.payload(spec.number, seq, 1, pages) if codes is not None else ""
+            mark = stream(codes.operators(code), {}) if codes is not None else None
             single = _single(shared, layout.page_size, page,
                              doc_info(layout.campaign, job.title, authority,
-                                      f"hhp-letters {self.kind}"))
+                                      f"hhp-letters {self.kind}"), layout.pdfx, mark)
             first = doc.page_count + 1
-            doc.add_page(page)
-            if duplex:
-                doc.add_page(None)
-            yield Rendered(job, single, first, doc.page_count - first + 1, spans)
-        doc.finish(doc_info(layout.campaign, f"Bundle {name}", authority,
+            doc.add_page(page, mark)
+            if spec.duplex:
+                back = stream(codes.operators(codes.payload(spec.number, seq, 2, 2)), {}) \
+                    if codes is not None else None
+                doc.add_page(None, back)
+            yield Rendered(job, single, first, doc.page_count - first + 1, spans, code=code)
+        doc.finish(doc_info(layout.campaign, f"Bundle {spec.name}", authority,
                             f"{len(jobs)} {self.kind}"))
 
 
 def _single(shared: SharedBlock, page_size: tuple[float, float], page: bytes,
-            info: DocInfo) -> bytes:
+            info: DocInfo, pdfx: Pdfx, mark: bytes | None = None) -> bytes:
+    """A letter's own file: the same identification, the profile only where X-4 needs it."""
     buf = io.BytesIO()
-    one = DocumentWriter(buf, shared, page_size)
-    one.add_page(page)
+    one = DocumentWriter(buf, shared, page_size, pdfx, embed_profile=False)
+    one.add_page(page, mark)
     one.finish(info)
     return buf.getvalue()

@@ -44,11 +44,12 @@ class NoteDesign(Design):
                 "signatory_title": a.signatory.title}
 
     def __init__(self, *, authority: Authority, fonts: Metrics, template: BodyTemplate,
-                 page: str, signature_aspect: float, logo_aspect: float) -> None:
+                 page: str, signature_aspect: float, logo_aspect: float,
+                 brand: tuple[float, float, float, float]) -> None:
         self.style = STYLES[page]
         super().__init__(authority=authority, fonts=fonts, template=template,
                          page_mm=self.style.page, signature_aspect=signature_aspect,
-                         logo_aspect=logo_aspect)
+                         logo_aspect=logo_aspect, brand=brand)
         m = self.style.margin
         self.logo_box = self.place_logo(m, m - 4, *self.style.logo_max)
         self.body_top = self.logo_box.y1 / MM + 8

@@ -548,7 +548,7 @@ class TextEncoder:
         objects: list[tuple[int, bytes]] = []
         fonts: dict[str, int] = {}
         n = first_number
-        with _quiet_fonttools():
+        with quiet_fonttools():
             for _, use in sorted(self._uses.items(), key=self._order):
                 if not use.order:
                     continue
@@ -679,7 +679,7 @@ def to_unicode_cmap(mapping: Sequence[tuple[int, str]]) -> bytes:
 
 
 @contextmanager
-def _quiet_fonttools() -> Iterator[None]:
+def quiet_fonttools() -> Iterator[None]:
     """Hide fontTools' notice that Carlito's 'created' date is odd (it is, harmlessly)."""
     logger = logging.getLogger("fontTools.ttLib.tables._h_e_a_d")
 

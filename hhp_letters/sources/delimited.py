@@ -189,6 +189,12 @@ def _delimiter(sample: str) -> str:
     return best[2]
 
 
+_UNCLOSED = ("a quote (\") opened on row {row} is never closed, so the rows after it would be "
+             "read as one cell")
+_UNCLOSED_FIX = ("open the file in a text editor, find the stray quote on that row and remove "
+                 "it (or double it as \"\" inside a quoted value), then save")
+
+
 def _swallowed(values: list[str], delimiter: str, width: int) -> bool:
     """A quoted field that holds what looks like further rows: an unclosed quote."""
     if width < 3:
@@ -210,8 +216,10 @@ def read_delimited(path: Path, shown: str) -> RawSheet | Problem:
 
     def items() -> Iterator[RawRow | MergedRange | Problem]:
         with path.open(encoding=encoding, newline="") as fh:
-            # Excel's dialect; skipinitialspace also reads hand-written a, "b, c" as two values.
-            reader = csv.reader(fh, csv.excel, delimiter=delimiter, skipinitialspace=True)
+            # Excel's dialect; skipinitialspace also reads hand-written a, "b, c" as two values;
+            # strict, so a quote never closed before the end of the file is an error.
+            reader = csv.reader(fh, csv.excel, delimiter=delimiter, skipinitialspace=True,
+                                strict=True)
             width = 0
             # Row numbers as Excel shows the file: the n-th record is row n (a quoted cell
             # with line breaks is one row).
@@ -223,19 +231,19 @@ def read_delimited(path: Path, shown: str) -> RawSheet | Problem:
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    yield error("csv_malformed", Origin(shown, row=number),
-                                f"the file is not valid CSV at row {number} ({exc})",
-                                "open it in Excel and save it again as CSV UTF-8")
+                    if "end of data" in str(exc):  # a quote opened and never closed
+                        yield error("csv_malformed", Origin(shown, row=number), _UNCLOSED.format(
+                            row=number), _UNCLOSED_FIX)
+                    else:
+                        yield error("csv_malformed", Origin(shown, row=number),
+                                    f"the file is not valid CSV at row {number} ({exc})",
+                                    "open it in Excel and save it again as CSV UTF-8")
                     return
                 if any(v.strip() for v in values):
                     width = max(width, len(values))
                 if _swallowed(values, delimiter, width):
                     yield error("csv_malformed", Origin(shown, row=number),
-                                f"a quote (\") opened on row {number} is never closed, so the "
-                                "rows after it were read as one cell",
-                                "open the file in a text editor, find the stray quote on that "
-                                "row and remove it (or double it as \"\" inside a quoted "
-                                "value), then save")
+                                _UNCLOSED.format(row=number), _UNCLOSED_FIX)
                     return
                 yield RawRow(number, values)
 

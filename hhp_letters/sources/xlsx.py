@@ -46,6 +46,9 @@ BAD_WORKBOOK: tuple[type[Exception], ...] = (
     zipfile.BadZipFile, zlib.error, EOFError, ParseError, defusedxml.DefusedXmlException,
     UnicodeDecodeError, zipfile.LargeZipFile, NotImplementedError)
 
+# The hidden sheet our own feedback forms carry (forms.META_SHEET): expected, never a warning.
+OWN_SHEET = "hhp-form"
+
 
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
@@ -250,12 +253,17 @@ def read_xlsx(path: Path, sheet: str | None, shown: str) -> RawSheet | Problem:
     epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
     where = Origin(shown, chosen.name)
     hidden = [e.name for e in entries if e.state != "visible" and e is not chosen
-              and not e.is_chart]
-    notes = (warning("hidden_sheet", Origin(shown),
-                     "the workbook has hidden sheet(s) " + ", ".join(map(repr, hidden))
-                     + f"; only {chosen.name!r} was read",
-                     "nothing to do if the hidden sheets are old copies; delete them, or name "
-                     "the sheet to read with `sheet` in campaign.toml"),) if hidden else ()
+              and not e.is_chart and e.name != OWN_SHEET]
+    notes: tuple[Problem, ...] = (warning(
+        "hidden_sheet", Origin(shown), "the workbook has hidden sheet(s) "
+        + ", ".join(map(repr, hidden)) + f"; only {chosen.name!r} was read",
+        "nothing to do if the hidden sheets are old copies; delete them, or name the sheet to "
+        "read with `sheet` in campaign.toml"),) if hidden else ()
+    if chosen.state != "visible":
+        notes += (warning("hidden_sheet", Origin(shown, chosen.name),
+                          f"the sheet {chosen.name!r} is hidden in Excel; it was read because "
+                          "campaign.toml names it", "check it is the current allocation, not "
+                          "an old copy someone hid"),)
 
     def items() -> Iterator[RawRow | MergedRange | Problem]:
         yield from notes
@@ -286,8 +294,18 @@ def _stream(fh: IO[bytes], strings: list[str], styles: _Styles, epoch: dt.dateti
                 parent = element
             continue
         if name == "row":
-            number = _int(element.get("r"), number + 1)
-            yield _row(element, number, strings, styles, epoch)
+            given = _int(element.get("r"), number + 1)
+            if given <= number:  # Excel writes each row once, in order
+                yield _corrupt(Origin(where.file), f"row {given} appears again after row "
+                                                   f"{number}")
+                return
+            number = given
+            row = _row(element, number, strings, styles, epoch)
+            if row is None:
+                yield _corrupt(Origin(where.file), f"a cell of row {number} refers to text "
+                                                   "the workbook does not hold")
+                return
+            yield row
             if parent is not None:
                 parent.clear()  # memory for one row at a time
         elif name == "mergeCell":
@@ -302,7 +320,8 @@ def _stream(fh: IO[bytes], strings: list[str], styles: _Styles, epoch: dt.dateti
 
 
 def _row(element: Element, number: int, strings: list[str], styles: _Styles,
-         epoch: dt.datetime) -> RawRow:
+         epoch: dt.datetime) -> RawRow | None:
+    """The row's cells, or None when a cell points at a shared string that is not there."""
     values: list[str] = []
     formulas: dict[int, str] = {}
     uncached: set[int] = set()
@@ -332,6 +351,8 @@ def _row(element: Element, number: int, strings: list[str], styles: _Styles,
             if (value is None and kind != "inlineStr") or (value == "" and kind not in (
                     "str", "inlineStr", "s")):
                 uncached.add(col)
+        if kind == "s" and value is not None and not 0 <= _int(value, -1) < len(strings):
+            return None
         text = _value(kind, value, inline, style, strings, styles, epoch)
         if len(values) <= col:
             values.extend([""] * (col + 1 - len(values)))
