@@ -83,20 +83,25 @@ def _private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def campaign_keys(campaign_root: Path) -> CampaignKeys:
-    """The campaign's keys, made on first use (under a lock, so two first runs at once make
-    one set, not two)."""
+def open_lock_file(campaign_root: Path, name: str, what: str) -> int:
+    """A lock file in the campaign's private folder, open for flock (made if missing);
+    ``what`` says what could not be done, e.g. "keep the campaign's keys"."""
     folder = campaign_root / SECRETS_DIR
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise EnvironmentProblem(f"cannot keep the campaign's keys in {folder}: "
-                                 f"{exc.strerror}", hint="run from a campaign folder you "
-                                                         "can write to") from exc
+        raise EnvironmentProblem(f"cannot {what} in {folder}: {exc.strerror}",
+                                 hint="run from a campaign folder you can write to") from exc
+
+
+def campaign_keys(campaign_root: Path) -> CampaignKeys:
+    """The campaign's keys, made on first use (under a lock, so two first runs at once make
+    one set, not two)."""
+    fd = open_lock_file(campaign_root, ".lock", "keep the campaign's keys")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return _load_or_make(folder)
+        return _load_or_make(campaign_root / SECRETS_DIR)
     finally:
         os.close(fd)
 

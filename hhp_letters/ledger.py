@@ -33,7 +33,7 @@ from typing import Any
 from hhp_letters.atomic import atomic_write_bytes
 from hhp_letters.audit import GENESIS, Clock, canonical, record_hash, utc_now
 from hhp_letters.errors import EnvironmentProblem, HhpError, RunFolderError
-from hhp_letters.keys import SECRETS_DIR
+from hhp_letters.keys import SECRETS_DIR, open_lock_file
 
 LEDGER_FILE = "ledger.jsonl"
 PENDING_PREFIX = "pending-"
@@ -180,14 +180,7 @@ def append(campaign_root: Path, event: str, fields: Mapping[str, Any], *,
 @contextlib.contextmanager
 def lock(campaign_root: Path) -> Iterator[None]:
     """The campaign's ledger lock: one command at a time changes what the campaign sent."""
-    folder = campaign_root / SECRETS_DIR
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(folder / "ledger.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot lock the campaign's ledger in {folder}: "
-                                 f"{exc.strerror}", hint="run from a campaign folder you can "
-                                                         "write to") from exc
+    fd = open_lock_file(campaign_root, "ledger.lock", "lock the campaign's ledger")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

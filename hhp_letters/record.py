@@ -40,7 +40,7 @@ from hhp_letters.ledger import LEDGER_FILE, PENDING_PREFIX, LedgerError, ledger_
 from hhp_letters.merge import letter_reference
 from hhp_letters.model import TeamKey, fold
 from hhp_letters.render.templating import environment
-from hhp_letters.summary import REASON_TEXT
+from hhp_letters.summary import REASON_TEXT, FlowBox
 from hhp_letters.verify import Result, verify_run
 
 LEDGER_CHECK = "ledger.jsonl is the unbroken chain hhp-letters wrote"
@@ -938,27 +938,15 @@ def to_markdown(flow: CampaignFlow) -> str:
     return "\n".join(out) + "\n"
 
 
-@dataclass(frozen=True)
-class _Box:
-    x: int
-    y: int
-    w: int
-    lines: tuple[str, ...]
-
-    @property
-    def h(self) -> int:
-        return 18 + 16 * len(self.lines)
-
-
 def _clip(text: str, width: int = 44) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def _diagram(flow: CampaignFlow) -> tuple[int, int, tuple[_Box, ...],
+def _diagram(flow: CampaignFlow) -> tuple[int, int, tuple[FlowBox, ...],
                                           tuple[tuple[int, int, int, int], ...]]:
     """Boxes and arrows: one column per arm, the flow top to bottom."""
     col_w, gap, step = 340, 40, 34
-    boxes: list[_Box] = []
+    boxes: list[FlowBox] = []
     arrows: list[tuple[int, int, int, int]] = []
     height = 0
     for i, a in enumerate(flow.arms):
@@ -976,9 +964,9 @@ def _diagram(flow: CampaignFlow) -> tuple[int, int, tuple[_Box, ...],
                         f"  not re-issued since: {a.returned_open}"),
                        (f"Presumed delivered: {a.presumed_delivered}",)]
         y = 10
-        previous: _Box | None = None
+        previous: FlowBox | None = None
         for lines in stages:
-            box = _Box(x, y, col_w, tuple(lines))
+            box = FlowBox(x, y, col_w, tuple(lines))
             if previous is not None:
                 arrows.append((x + col_w // 2, previous.y + previous.h, x + col_w // 2, box.y))
             boxes.append(box)

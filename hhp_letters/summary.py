@@ -158,7 +158,9 @@ def to_markdown(s: Summary) -> str:
 
 
 @dataclass(frozen=True)
-class _Box:
+class FlowBox:
+    """A box of a CONSORT-style diagram (the run's, and the campaign's in record.py)."""
+
     x: int
     y: int
     w: int
@@ -174,14 +176,14 @@ class _Box:
 class _Flow:
     width: int
     height: int
-    boxes: tuple[_Box, ...]
+    boxes: tuple[FlowBox, ...]
     arrows: tuple[tuple[int, int, int, int], ...]
 
 
 def _flow(s: Summary) -> _Flow:
     """Where the CONSORT-style boxes and arrows go (the template draws them)."""
     col_w, gap = 330, 40
-    boxes: list[_Box] = []
+    boxes: list[FlowBox] = []
     arrows: list[tuple[int, int, int, int]] = []
     height = 0
     for i, a in enumerate(s.arms):
@@ -190,15 +192,15 @@ def _flow(s: Summary) -> _Flow:
         alloc = [f"{a.arm.capitalize()}: allocated {a.allocated}"]
         if s.kind == "notes":
             alloc.append(f"{a.clusters} clusters (sites)")
-        top = _Box(x, 10, col_w, tuple(alloc), bold=True)
+        top = FlowBox(x, 10, col_w, tuple(alloc), bold=True)
         produced = [f"{s.output_name.capitalize()} produced: {a.produced}"]
         if s.kind == "notes":
             produced.append(f"{a.clusters_produced} clusters, "
                             f"{a.people_in_produced_clusters} people")
-        middle = _Box(x, top.y + top.h + 40, col_w, tuple(produced), bold=True)
+        middle = FlowBox(x, top.y + top.h + 40, col_w, tuple(produced), bold=True)
         withheld = [f"Not produced: {sum(a.withheld.values())}"] + [
             f"  {REASON_TEXT.get(c, c)}: {n}" for c, n in sorted(a.withheld.items())]
-        bottom = _Box(x, middle.y + middle.h + 40, col_w, tuple(withheld))
+        bottom = FlowBox(x, middle.y + middle.h + 40, col_w, tuple(withheld))
         boxes += [top, middle, bottom]
         arrows += [(mid, top.y + top.h, mid, middle.y), (mid, middle.y + middle.h, mid,
                                                          bottom.y)]
