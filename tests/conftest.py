@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pypdfium2 as pdfium
 import pytest
+import zxingcpp
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image
@@ -357,3 +359,29 @@ def sample_feedback(folder: Path, pattern: str = "*.xlsx") -> dict[str, tuple[st
         wb.close()
         out.update({str(r[0]): (str(r[2]), str(r[3])) for r in rows[1:] if r and r[0]})
     return out
+
+
+DATAMATRIX = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.DataMatrix)
+
+
+def decoded_pages(path: Path, dpi: int = 200) -> list[tuple[str, tuple[float, float, float,
+                                                                       float]]]:
+    """Each page's one DataMatrix: its text and where it is, in mm from the top-left."""
+    found: list[tuple[str, tuple[float, float, float, float]]] = []
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        for index in range(len(doc)):
+            page = doc[index]
+            image = page.render(scale=dpi / 72, grayscale=True).to_pil()
+            page.close()
+            codes = zxingcpp.read_barcodes(image, formats=DATAMATRIX)
+            assert len(codes) == 1, f"{path.name} page {index + 1}: {len(codes)} codes"
+            pos = codes[0].position
+            xs = [p.x * 25.4 / dpi for p in (pos.top_left, pos.top_right, pos.bottom_left,
+                                             pos.bottom_right)]
+            ys = [p.y * 25.4 / dpi for p in (pos.top_left, pos.top_right, pos.bottom_left,
+                                             pos.bottom_right)]
+            found.append((codes[0].text, (min(xs), min(ys), max(xs), max(ys))))
+    finally:
+        doc.close()
+    return found

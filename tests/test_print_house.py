@@ -22,7 +22,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
-from conftest import CampaignBuilder, read_problems, run_cli
+from conftest import DATAMATRIX, CampaignBuilder, decoded_pages, read_problems, run_cli
 from pdfx_check import X1A, X4, check_pdfx
 from PIL import Image, ImageCms
 
@@ -32,7 +32,6 @@ from hhp_letters.render.datamatrix import MailPayload
 MM = 72 / 25.4
 A4_H = 841.89
 # read_barcodes takes a set of formats (a lone format only converts to one implicitly)
-DATAMATRIX = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.DataMatrix)
 FOLD_CLEAR = 1.4  # points: what the layout promises either side of a fold, less rounding
 
 # Feedback of very different lengths, so lines fall at many heights down the page.
@@ -269,29 +268,6 @@ def test_an_rgb_brand_colour_goes_through_the_icc_profile_and_check_says_so(
 
 
 # --- the mail-integrity code ------------------------------------------------------------------
-
-def decoded_pages(path: Path, dpi: int = 200) -> list[tuple[str, tuple[float, float, float,
-                                                                       float]]]:
-    """Each page's one DataMatrix: its text and where it is, in mm from the top-left."""
-    found: list[tuple[str, tuple[float, float, float, float]]] = []
-    doc = pdfium.PdfDocument(str(path))
-    try:
-        for index in range(len(doc)):
-            page = doc[index]
-            image = page.render(scale=dpi / 72, grayscale=True).to_pil()
-            page.close()
-            codes = zxingcpp.read_barcodes(image, formats=DATAMATRIX)
-            assert len(codes) == 1, f"{path.name} page {index + 1}: {len(codes)} codes"
-            pos = codes[0].position
-            xs = [p.x * 25.4 / dpi for p in (pos.top_left, pos.top_right, pos.bottom_left,
-                                             pos.bottom_right)]
-            ys = [p.y * 25.4 / dpi for p in (pos.top_left, pos.top_right, pos.bottom_left,
-                                             pos.bottom_right)]
-            found.append((codes[0].text, (min(xs), min(ys), max(xs), max(ys))))
-    finally:
-        doc.close()
-    return found
-
 
 def manifest(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))

@@ -10,9 +10,8 @@ import csv
 import io
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
-import zxingcpp
+from conftest import decoded_pages
 from test_package import (
     BUNDLES,
     JOB,
@@ -28,7 +27,6 @@ from hhp_letters.reconcile import Reconciliation, read_scan, reconcile
 from hhp_letters.render.datamatrix import MailPayload
 
 # read_barcodes takes a set of formats (a lone format only converts to one implicitly)
-DATAMATRIX = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.DataMatrix)
 
 
 def all_codes() -> list[str]:
@@ -246,21 +244,9 @@ def test_refuses_a_run_whose_envelopes_share_a_code(tmp_path: Path) -> None:
 
 # --- Codes read off rendered pages, as an inserter's camera reads them -------------------
 
-def decode_bundle(path: Path, dpi: int = 200) -> list[str]:
-    """Each page rendered at ``dpi`` and read with zxing-cpp: one text per page, in order."""
-    texts: list[str] = []
-    doc = pdfium.PdfDocument(str(path))
-    try:
-        for index in range(len(doc)):
-            page = doc[index]
-            image = page.render(scale=dpi / 72, grayscale=True).to_pil()
-            page.close()
-            found = zxingcpp.read_barcodes(image, formats=DATAMATRIX)
-            assert len(found) == 1, f"{path.name} page {index + 1}: {len(found)} codes"
-            texts.append(found[0].text)
-    finally:
-        doc.close()
-    return texts
+def decode_bundle(path: Path) -> list[str]:
+    """Each page rendered and read with zxing-cpp: one text per page, in order."""
+    return [text for text, _ in decoded_pages(path)]
 
 
 def test_a_scan_of_the_rendered_bundles_finds_a_removed_and_a_duplicated_page(
