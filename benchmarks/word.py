@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from letters import make_campaign
 
-from hhp_letters.campaign import load_campaign
+from hhp_letters.campaign import Authority, Campaign, load_campaign
 from hhp_letters.model import LetterJob
 from hhp_letters.pipeline import prepare, produce
 from hhp_letters.render.images import flatten_onto_white
@@ -109,8 +109,9 @@ def end_to_end(campaign: Path, out: Path) -> tuple[float, float, int, list[float
     return wall, cpu, result.written.letters, meter.share
 
 
-def stages(campaign: Path, work: Path) -> None:
-    """The Word path's stages, one at a time, on the campaign's letters (one bundle)."""
+def _word_jobs(campaign: Path) -> tuple[Campaign, list[LetterJob], Authority, str]:
+    """The campaign, its letter jobs, the (one) authority with a Word template, and that
+    template's path as campaign.toml gives it."""
     loaded = load_campaign(campaign)
     with scratch_store() as store:
         prepared = prepare(loaded, store)
@@ -118,10 +119,16 @@ def stages(campaign: Path, work: Path) -> None:
         jobs = [j for j in prepared.layout.jobs() if isinstance(j, LetterJob)]
     authority = jobs[0].authority
     assert authority.template is not None
+    return loaded, jobs, authority, authority.template
+
+
+def stages(campaign: Path, work: Path) -> None:
+    """The Word path's stages, one at a time, on the campaign's letters (one bundle)."""
+    loaded, jobs, authority, template = _word_jobs(campaign)
     signature = work / "signature.png"
     flatten_onto_white(loaded.resolve(authority.signatory.signature), signature)
-    letter = WordLetter(loaded.resolve(authority.template), authority, signature,
-                        format_date(loaded.spec.campaign.date), authority.template)
+    letter = WordLetter(loaded.resolve(template), authority, signature,
+                        format_date(loaded.spec.campaign.date), template)
     n = len(jobs)
     s = Stages()
     with s.time("fill each letter's own .docx (docxtpl, prepared)", n):
@@ -183,16 +190,10 @@ def stages(campaign: Path, work: Path) -> None:
 
 def naive(campaign: Path, work: Path, soffice: str) -> tuple[float, int]:
     """docxtpl per letter, then a separate soffice process per letter (one shared profile)."""
-    loaded = load_campaign(campaign)
-    with scratch_store() as store:
-        prepared = prepare(loaded, store)
-        assert prepared.layout is not None
-        jobs = [j for j in prepared.layout.jobs() if isinstance(j, LetterJob)]
-    authority = jobs[0].authority
-    assert authority.template is not None
-    letter = WordLetter(loaded.resolve(authority.template), authority,
+    loaded, jobs, authority, template = _word_jobs(campaign)
+    letter = WordLetter(loaded.resolve(template), authority,
                         loaded.resolve(authority.signatory.signature),
-                        format_date(loaded.spec.campaign.date), authority.template)
+                        format_date(loaded.spec.campaign.date), template)
     profile = (work / "naive-profile").as_uri()
     t0 = time.perf_counter()
     for job in jobs:

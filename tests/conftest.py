@@ -163,6 +163,14 @@ def write_notes_campaign(folder: Path, teams_csv: str, *codes: str) -> Path:
     return folder
 
 
+def write_assets(root: Path) -> None:
+    """The two authorities' logos and signatures that CampaignBuilder's campaign.toml names."""
+    write_png(root / "brand" / "bf-logo.png")
+    write_png(root / "brand" / "hc-logo.png", (120, 30, 40))
+    write_png(root / "signatures" / "bf.png", (0, 0, 0))
+    write_png(root / "signatures" / "hc.png", (0, 0, 80))
+
+
 def write_png(path: Path, colour: tuple[int, int, int] = (31, 78, 121)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (120, 40), colour).save(path, format="PNG")
@@ -232,10 +240,7 @@ class CampaignBuilder:
         """Write every file of the campaign; returns the campaign folder."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.toml_path.write_text(self.toml(), encoding="utf-8")
-        write_png(self.root / "brand" / "bf-logo.png")
-        write_png(self.root / "brand" / "hc-logo.png", (120, 30, 40))
-        write_png(self.root / "signatures" / "bf.png", (0, 0, 0))
-        write_png(self.root / "signatures" / "hc.png", (0, 0, 80))
+        write_assets(self.root)
         if self.fmt == "xlsx":
             write_xlsx(self.list_path, self.list_grid(), sheet=self.sheet, edit=self.xlsx_edit)
         else:

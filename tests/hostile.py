@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape as xml_escape
 
-from conftest import CampaignBuilder, csv_text, write_csv, write_png
+from conftest import CampaignBuilder, csv_text, write_assets, write_csv
 
 # --- the valid campaign's facts (see conftest.py) -----------------------------------------------
 
@@ -425,10 +425,7 @@ class HostileBuilder(CampaignBuilder):
     def build(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         self.toml_path.write_text(self.toml(), encoding="utf-8")
-        write_png(self.root / "brand" / "bf-logo.png")
-        write_png(self.root / "brand" / "hc-logo.png", (120, 30, 40))
-        write_png(self.root / "signatures" / "bf.png", (0, 0, 0))
-        write_png(self.root / "signatures" / "hc.png", (0, 0, 80))
+        write_assets(self.root)
         self.list_path.parent.mkdir(parents=True, exist_ok=True)
         if self.list_bytes is not None:
             self.list_path.write_bytes(self.list_bytes)
