@@ -420,13 +420,27 @@ class Store:
 
     def assign_order(self, sort: str, postcode_key: Callable[[str], str]) -> None:
         """Postage order of every treatment row, computed inside SQLite."""
-        self._conn.create_function("postcode_key", 1, postcode_key, deterministic=True)
+        stopped: list[BaseException] = []
+
+        def key(postcode: str) -> str:
+            try:
+                return postcode_key(postcode)
+            except BaseException as exc:  # SQLite would report it as its own failure
+                stopped.append(exc)
+                raise
+
+        self._conn.create_function("postcode_key", 1, key, deterministic=True)
         expression = {"postcode": "postcode_key(postcode)",
                       "team": "team_key || char(0) || postcode_key(postcode)",
                       "none": "printf('%09d', seq)"}[sort]
         self._conn.execute("DELETE FROM orders")
-        self._conn.execute(f"INSERT INTO orders SELECT seq, {expression} "  # noqa: S608
-                           "FROM participants WHERE arm = 'treatment'")
+        try:
+            self._conn.execute(f"INSERT INTO orders SELECT seq, {expression} "  # noqa: S608
+                               "FROM participants WHERE arm = 'treatment'")
+        except sqlite3.OperationalError:
+            if stopped:  # an interrupt (or our bug) inside the function: raised as itself
+                raise stopped[0] from None
+            raise
 
     def letter_rows(self, authority: AuthorityLookup, stages: tuple[str, ...]
                     ) -> Iterator[tuple[Participant, str, Feedback]]:
@@ -482,6 +496,8 @@ class Store:
     # -- render: pages laid out once ------------------------------------------------------------
 
     def add_page(self, job: str, content: bytes, spans: dict[str, list[int]]) -> None:
+        """A laid-out page: its content stream's operators (not yet compressed), and where
+        its fields lie in its text."""
         self._conn.execute("INSERT INTO pages VALUES (?, ?, ?)",
                            (job, content, json.dumps(spans, sort_keys=True)))
 

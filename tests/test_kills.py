@@ -13,6 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from hhp_letters.cli import app
+from hhp_letters.scaffold import init_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -123,3 +127,28 @@ def test_the_next_run_removes_what_a_killed_one_left_and_says_so(big: Path,
     assert again.returncode == 0, again.stdout
     assert "left by an interrupted run" in again.stdout
     assert leftovers(tmp_path, scratch) == []
+
+
+def test_a_signal_inside_sqlites_call_of_our_function_is_an_interrupt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SIGTERM landing while SQLite sorts by postcode (our function, called from SQLite) was
+    # reported as "could not write the working copy of the rows" (exit 1), not an interrupt
+    from hhp_letters import merge
+    from hhp_letters.workspace import Interrupted
+    calls = {"n": 0}
+    original = merge.postcode_key
+
+    def stopped(postcode: str) -> str:
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise Interrupted("SIGTERM")
+        return original(postcode)
+
+    monkeypatch.setattr(merge, "postcode_key", stopped)
+    campaign = init_campaign(tmp_path / "camp", sample=True).parent
+    result = CliRunner().invoke(app, ["letters", str(campaign), "--out", str(tmp_path / "run")])
+    assert calls["n"] == 20
+    assert result.exit_code == 130, result.output  # type: ignore[attr-defined]
+    assert "Interrupted; nothing half-written was left behind." in result.output  # type: ignore[attr-defined]
+    assert "working copy" not in result.output  # type: ignore[attr-defined]
+    assert not (tmp_path / "run").exists()
