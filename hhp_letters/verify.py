@@ -8,18 +8,14 @@ stays flat for a run of any size and no page's text is kept.
 
 from __future__ import annotations
 
-import itertools
 import json
-import multiprocessing
 import os
 import sqlite3
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from hhp_letters.audit import (
     AUDIT_FILE,
@@ -43,6 +39,7 @@ from hhp_letters.keys import (
     readback_form,
     signature_ok,
 )
+from hhp_letters.parallel import in_order
 from hhp_letters.pdftext import UnreadablePdf, page_count_and_text
 from hhp_letters.preflight import Preflight, preflight
 from hhp_letters.summary import Tally, to_html, to_markdown
@@ -51,7 +48,6 @@ from hhp_letters.workspace import signals_as_interrupts, store_error
 META = frozenset({*META_FILES, SUMS_FILE})
 MAX_DETAILS = 20
 MAX_KEPT = 1000  # failures kept per check; the rest are counted
-_R = TypeVar("_R")
 
 
 @dataclass
@@ -105,7 +101,10 @@ class _Index:
         self.conn.close()
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[sqlite3.Row]:
-        yield from self.conn.execute(sql, params)
+        # not `yield from`: a generator left unfinished by an interrupt is closed after the
+        # index, and `yield from` would then close its cursor on a closed database
+        for row in self.conn.execute(sql, params):  # noqa: UP028
+            yield row
 
     def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.conn.execute(sql, params).fetchone()[0]
@@ -295,7 +294,7 @@ def check_print(run: Path, index: _Index) -> Result:
     claims: dict[tuple[str | None, str | None], int] = {}
     rows = ((str(r["path"]), r["kind"] == "bundle") for r in index.rows(
         "SELECT path, kind FROM recorded WHERE path LIKE '%.pdf' ORDER BY seq"))
-    for rel, found in _in_parallel(_preflight_one, ((run, rel, pages) for rel, pages in rows)):
+    for rel, found in in_order(_preflight_one, ((run, rel, pages) for rel, pages in rows)):
         if found is None:
             continue  # check_outputs reports it
         if isinstance(found, str):
@@ -421,7 +420,7 @@ def check_readback(run: Path, index: _Index, key: bytes | None) -> Result:
     # processes as there are cores, in the order the rows come
     outputs = (str(r["output"]) for r in index.rows(
         "SELECT DISTINCT output FROM alloc WHERE status = 'produced' ORDER BY output"))
-    reads = _in_parallel(_read_one, ((run, rel, bool(by_name)) for rel in outputs))
+    reads = in_order(_read_one, ((run, rel, bool(by_name)) for rel in outputs))
     last: tuple[str, _Read | str] | None = None
     for a in index.rows("SELECT pid, output, digests, text_at FROM alloc WHERE status = "
                         "'produced' ORDER BY output, seq"):
@@ -482,43 +481,6 @@ def _preflight_one(run: Path, rel: str, pages: bool) -> tuple[str, Preflight | s
         return rel, preflight(path, pages=pages)
     except OSError as exc:
         return rel, str(exc.strerror or exc)
-
-
-_BATCH = 64  # files per task: enough to pay for the hand-over, few enough to keep cores busy
-
-
-def _run_batch(work: Callable[..., _R], batch: list[tuple[Any, ...]]) -> list[_R]:
-    return [work(*item) for item in batch]
-
-
-def _in_parallel(work: Callable[..., _R], items: Iterable[tuple[Any, ...]]) -> Iterator[_R]:
-    """``work(*item)`` for every item, results in the items' order, on every core; at most two
-    batches per process are in flight, so memory stays flat for a run of any size."""
-    workers = min(4, os.cpu_count() or 1)
-    batches = _batches(items)
-    first = next(batches, None)
-    if first is None:
-        return
-    if workers == 1 or len(first) < _BATCH:  # a small run: not worth starting processes
-        for batch in (first, *batches):
-            yield from _run_batch(work, batch)
-        return
-    context = multiprocessing.get_context("fork" if "fork" in
-                                          multiprocessing.get_all_start_methods() else None)
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending = deque([pool.submit(_run_batch, work, first)])
-        for batch in batches:
-            pending.append(pool.submit(_run_batch, work, batch))
-            if len(pending) >= 2 * workers:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-
-
-def _batches(items: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-    it = iter(items)
-    while batch := list(itertools.islice(it, _BATCH)):
-        yield batch
 
 
 def check_participants(index: _Index, audit: _Audit, path: Path) -> Result:
