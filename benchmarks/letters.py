@@ -84,8 +84,11 @@ OURS = textwrap.dedent("""
     result = produce(load_campaign(Path(sys.argv[1])), Path(sys.argv[2]))
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
+    # the worker processes' CPU counts too; their memory is reported beside the main one's
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     size = sum((result.out / b.path).stat().st_size for b in result.written.bundles)
-    print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_kb": ru.ru_maxrss,
+    print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime + kids.ru_utime
+                      + kids.ru_stime, "rss_kb": ru.ru_maxrss, "worker_rss_kb": kids.ru_maxrss,
                       "letters": result.written.letters, "bundle_bytes": size}))
 """)
 
@@ -193,6 +196,9 @@ def main() -> None:
             ratio = [r[k][1] / r[k][2] for r in table]
             print(f"{name:<24}  {spread(ours_v):>30}  {spread(floor_v):>30}  "
                   f"{' / '.join(f'{x:.2f}' for x in sorted(ratio)):>20}")
+        workers = [ours["worker_rss_kb"] / 1024 for ours, _ in runs]
+        print(f"peak RSS of the largest worker process (forked: most pages shared with the "
+              f"main one) MB: {spread(workers)}")
         if not args.no_memory:
             camp = work / f"campaign-{args.memory_n}"
             camp.mkdir()

@@ -13,7 +13,9 @@ from itertools import groupby
 from pathlib import Path
 
 from hhp_letters.campaign import Campaign
+from hhp_letters.errors import InternalError
 from hhp_letters.model import Job, LetterJob
+from hhp_letters.parallel import in_order
 from hhp_letters.problems import Problem, spreadsheet_safe
 from hhp_letters.render import Layout, Rendered, open_backends, press
 from hhp_letters.render.backend import BundleSpec
@@ -93,7 +95,8 @@ def write_bundles(layout: Layout, folder: RunFolder, *, job: str,
             for n, chunk in enumerate(_chunks(group, opts.max_letters_per_bundle), start=1):
                 name = f"{code}-{n}"
                 number += 1
-                spec = BundleSpec(name, number, opts.duplex, codes)
+                spec = BundleSpec(name, number, opts.duplex, codes, folder.root,
+                                  f"{prefix}{kind}/{code}")
                 rel = f"{prefix}bundles/{name}.pdf"
                 manifest: list[tuple[object, ...]] = []
                 pages = 0
@@ -122,7 +125,12 @@ def _keep(folder: RunFolder, item: Rendered, prefix: str, kind: str, bundle: str
     rel = f"{prefix}{kind}/{job.authority.code}/{job.stem}.pdf"
     for extra in item.extras:
         folder.write(rel.removesuffix(".pdf") + extra.suffix, extra.data, extra.kind)
-    record = folder.write(rel, item.pdf, "letter" if kind == "letters" else "note")
+    if item.file is not None:  # the backend wrote it (on another core)
+        if item.file.path != rel:
+            raise InternalError(f"{job.title} was written to {item.file.path}, not {rel}")
+        record = folder.record(item.file)
+    else:
+        record = folder.write(rel, item.pdf, "letter" if kind == "letters" else "note")
     folder.store.add_output(job.key, Output(rel, record.sha256, bundle, item.first_page,
                                             item.pages, item.spans, item.code))
     sheets = (item.pages + 1) // 2 if duplex else item.pages
@@ -212,7 +220,7 @@ def job_ticket(campaign: Campaign, written: Written, root: Path) -> str:
     sheets = pages // 2 if opts.duplex else pages
     printing = ("duplex (every " + ("note" if notes else "letter") + " starts on a front page; "
                 "backs are blank)" if opts.duplex else "simplex")
-    facts = [bundle_facts(root / b.path) for b in written.bundles]
+    facts = list(in_order(bundle_facts, ((root / b.path,) for b in written.bundles), batch=1))
     measured = [_paper(facts, notes), f"Printing:       {printing}", _colour(facts),
                 _pdfx_line(campaign), _fonts(facts, written.bundles)]
     lines = [

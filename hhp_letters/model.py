@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hhp_letters.campaign import Authority
 from hhp_letters.problems import Origin
@@ -102,6 +102,10 @@ class LetterJob:
     reference: str = ""  # printed on the letter and in the manifest; identifies nobody alone
     # where each printed field came from: (field, file/sheet/row/column), for problems
     origins: tuple[tuple[str, Origin], ...] = ()
+
+    def __reduce__(self) -> tuple[type[LetterJob], tuple[Any, ...]]:
+        # jobs go to worker processes to be planned: positional fields pickle fastest
+        return LetterJob, tuple(getattr(self, f) for f in self.__slots__)
 
     def where(self, field: str) -> Origin:
         return next((o for f, o in self.origins if f == field), self.origin)

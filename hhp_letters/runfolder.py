@@ -36,21 +36,38 @@ class _Hashing:
         return len(data)
 
 
+def write_file(root: Path, rel: str, data: bytes, kind: str, sha256: str | None = None
+               ) -> FileRecord:
+    """Write ``data`` to ``rel`` under the staging folder ``root`` and say what was written
+    (``sha256``: the digest when the writer already has it). It is recorded only when the
+    record reaches :meth:`RunFolder.record` — a worker process writes, the run records."""
+    _path(root, rel).write_bytes(data)
+    digest = sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()
+    return FileRecord(rel, digest, len(data), kind)
+
+
+def _path(root: Path, rel: str) -> Path:
+    if not is_safe_relative(rel):
+        raise InternalError(f"refusing to write outside the run folder: {rel!r}")
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 @dataclass(frozen=True)
 class RunFolder:
     root: Path  # the staging folder
     store: Store
 
-    def _path(self, rel: str) -> Path:
-        if not is_safe_relative(rel):
-            raise InternalError(f"refusing to write outside the run folder: {rel!r}")
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-
     def write(self, rel: str, data: bytes, kind: str) -> FileRecord:
-        self._path(rel).write_bytes(data)
-        record = FileRecord(rel, hashlib.sha256(data).hexdigest(), len(data), kind)
+        record = write_file(self.root, rel, data, kind)
+        self.store.add_file(record)
+        return record
+
+    def record(self, record: FileRecord) -> FileRecord:
+        """Record a file :func:`write_file` wrote into this folder."""
+        if not (self.root / record.path).is_file():
+            raise InternalError(f"{record.path} was recorded but never written")
         self.store.add_file(record)
         return record
 
@@ -58,7 +75,7 @@ class RunFolder:
     def open(self, rel: str, kind: str) -> Iterator[_Hashing]:
         """Stream a large file (a bundle); it is recorded when the block ends, unless
         discarded."""
-        path = self._path(rel)
+        path = _path(self.root, rel)
         with path.open("wb") as fh:
             hashing = _Hashing(fh)
             yield hashing

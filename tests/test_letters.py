@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from typing import cast
 
 import openpyxl
 import pdfplumber
+import pikepdf
 import pytest
 from conftest import prepared_campaign, sample_feedback, sample_people
 from pypdf import PageObject, PdfReader
@@ -367,21 +369,25 @@ def test_a_failed_run_leaves_nothing_that_looks_complete(campaign: Path, tmp_pat
     import errno
 
     from hhp_letters import runfolder
-    calls = {"n": 0}
-    original = runfolder.RunFolder.write
+    original = runfolder.write_file
 
-    def flaky(self: runfolder.RunFolder, rel: str, data: bytes, kind: str) -> object:
-        calls["n"] += 1
-        if calls["n"] == 50:
-            raise OSError(errno.ENOSPC, "No space left on device", str(self.root / rel))
-        return original(self, rel, data, kind)
+    def flaky(root: Path, rel: str, data: bytes, kind: str, sha256: str | None = None
+              ) -> object:
+        # the 50th letter of its bundle: written by a worker process (the bundles here are
+        # large enough to be split among the cores), the error reaches the run all the same
+        if rel.endswith(".pdf") and not rel.startswith("bundles/") and \
+                sorted((root / rel).parent.glob("*.pdf")).__len__() == 49:
+            raise OSError(errno.ENOSPC, "No space left on device", f"{root / rel}@{os.getpid()}")
+        return original(root, rel, data, kind, sha256)
 
-    monkeypatch.setattr(runfolder.RunFolder, "write", flaky)
+    monkeypatch.setattr(runfolder, "write_file", flaky)
     result = run_letters(campaign, tmp_path / "run")
     assert result.exit_code == 1, result.output  # type: ignore[attr-defined]
     assert "No space left on device" in result.output  # type: ignore[attr-defined]
     assert "free some disk space" in result.output  # type: ignore[attr-defined]
     assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    pid = re.search(r"@(\d+)", result.output)  # type: ignore[attr-defined]
+    assert pid is not None and int(pid.group(1)) != os.getpid()  # it failed in a worker
     assert list(tmp_path.iterdir()) == [campaign]  # no run folder, no staging folder
 
 
@@ -432,8 +438,9 @@ def test_check_reports_layout_problems_before_anything_is_printed(campaign: Path
                 if a.participant_id == pid] == ["overflow"]
 
 
-def test_each_page_is_laid_out_once_and_its_stream_reused() -> None:
-    # the layout stage keeps each page's compressed content stream; bundles copy it as is
+def test_each_page_is_laid_out_once_and_its_stream_reused(sample_run: Path) -> None:
+    # the layout stage keeps each page's operators; they are compressed once (on a worker)
+    # and the same stream goes into the letter's own file and its bundle
     folder = resource_dir("samples") / "letters"
     with prepared_campaign(folder) as prepared:
         assert prepared.layout is not None
@@ -442,10 +449,17 @@ def test_each_page_is_laid_out_once_and_its_stream_reused() -> None:
         assert laid_out is not None
         body, spans = laid_out
         assert set(spans) == {"first_name", "feedback_1", "feedback_2"}
-        data = zlib.decompress(body.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0])
-        assert b"/Head Do" in data and b"/Sig Do" in data
-
-
+        assert body.startswith(b"q /Head Do Q\n") and b"/Sig Do" in body
+    letters = sorted((sample_run / "letters").glob("*/*.pdf"))
+    bundles = {p.stem: p.read_bytes() for p in (sample_run / "bundles").glob("*.pdf")}
+    for letter in letters[:: max(1, len(letters) // 20)]:
+        with pikepdf.open(letter) as pdf:
+            contents = pdf.pages[0].obj.Contents
+            page = bytes(contents[0].read_raw_bytes())  # [page, its mail-integrity code]
+            assert b"/Head Do" in zlib.decompress(page)
+        # the very bytes, compressed once: in exactly one bundle, the letter's authority's
+        found = [name for name, data in bundles.items() if page in data]
+        assert len(found) == 1 and found[0].startswith(letter.parent.name), (letter, found)
 def test_skip_invalid_cannot_skip_an_unreadable_list(campaign: Path, tmp_path: Path) -> None:
     path = campaign / "data" / "randomised.xlsx"
     wb = openpyxl.load_workbook(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from hhp_letters.keys import readback_form
@@ -11,6 +12,7 @@ from hhp_letters.model import Job
 from hhp_letters.problems import Problem
 from hhp_letters.render.integrity import IntegrityCodes
 from hhp_letters.render.pdf import Sink
+from hhp_letters.store import FileRecord
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Rendered:
     spans: Spans  # where the job's fields lie in the page's read-back text
     extras: tuple[Extra, ...] = ()
     code: str = ""  # the mail-integrity payload of the envelope's first page
+    file: FileRecord | None = None  # the letter's own file, already written (``pdf`` is b"")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ class BundleSpec:
     number: int  # the bundle's place in the run, from 1 (what its codes carry)
     duplex: bool
     codes: IntegrityCodes | None  # None: no mail-integrity code on the pages
+    # where a backend may write each letter's own file itself (the staging folder, and
+    # ``letter_path``'s folder in it); None: hand the bytes back in ``Rendered.pdf``
+    folder: Path | None = None
+    letter_dir: str = ""
+
+    def letter_path(self, job: Job) -> str:
+        """The letter's own file, relative to the run folder."""
+        return f"{self.letter_dir}/{job.stem}.pdf"
 
 
 class Backend(Protocol):

@@ -9,23 +9,27 @@ pages; it never lays anything out again.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hhp_letters import __version__
+from hhp_letters import __version__, runfolder
 from hhp_letters.campaign import Authority, Campaign
 from hhp_letters.errors import InternalError, RenderError
 from hhp_letters.merge import CHECKED, Merged
 from hhp_letters.model import Job, LetterJob
+from hhp_letters.parallel import in_order
 from hhp_letters.problems import Origin, Problem, error
 from hhp_letters.render import press
-from hhp_letters.render.backend import BundleSpec, Rendered, find_spans
+from hhp_letters.render.backend import BundleSpec, Rendered, Spans, find_spans
 from hhp_letters.render.colour import CmykConverter, default_profile_path
 from hhp_letters.render.images import PreparedImage, prepare_image
+from hhp_letters.render.integrity import IntegrityCodes
 from hhp_letters.render.layout import Design, Encoder, Metrics, Plan
 from hhp_letters.render.letter import LetterDesign
 from hhp_letters.render.note import NoteDesign
@@ -42,7 +46,7 @@ from hhp_letters.render.pdfx import PdfxError
 from hhp_letters.render.templating import BodyTemplate
 from hhp_letters.render.text import Fonts, TextEncoder, quiet_fonttools
 from hhp_letters.resources import resource_dir
-from hhp_letters.store import Store
+from hhp_letters.store import FileRecord, Store
 
 LOGO_PLACED_MM = 65.0
 CREATOR = f"hhp-letters {__version__}"
@@ -164,37 +168,59 @@ def lay_out_native(campaign: Campaign, merged: Merged, assets: Assets, *, proof:
              if code not in skip and code not in broken}
     marks = {code: watermark(encoder, assets.fonts, d.page_w, d.page_h) if proof else b""
              for code, d in designs.items()}
-    for job in merged.jobs(CHECKED):
+    # planned on every core (the slow part: wording, wrapping, shaping); encoded here, in
+    # order, so every page draws from the one run-wide subset of each font
+    sent: deque[Job] = deque()  # the jobs whose plans are on their way, in order
+
+    def wanted() -> Iterator[tuple[Job]]:
+        for job in merged.jobs(CHECKED):
+            if job.authority.code not in skip:
+                sent.append(job)
+                yield (job,)
+
+    for planned in in_order(_plan, wanted(), context=(designs, frozenset(broken))):
+        job = sent.popleft()
         code = job.authority.code
-        if code in skip:
-            continue
-        design = designs[code]
-        if code in broken:  # the letterhead itself is wrong: nothing of it may be printed
+        if planned is None:  # the letterhead itself is wrong: nothing of it may be printed
             _withhold(store, job, "letter_design")
             continue
-        try:
-            plan = design.plan(job)
-        except RenderError as exc:  # the wording fails for this job's values
-            plan = [error("letter_design", job.origin, exc.message, exc.hint or "",
-                          job.key if isinstance(job, LetterJob) else None)]
-        if not isinstance(plan, Plan):
-            problems.extend(plan)
-            for p in plan:
+        if isinstance(planned, str):  # a custom body that leaves out a name or the feedback
+            problems.append(_not_shown(campaign, job, planned))
+            _withhold(store, job, "letter_design")
+            continue
+        if isinstance(planned, list):
+            problems.extend(planned)
+            for p in planned:
                 _withhold(store, job, p.code)
             continue
-        spans = find_spans(page_text(design, plan), job.fields())
-        if isinstance(spans, str):  # a custom body that leaves out a name or the feedback
-            problems.append(_not_shown(campaign, job, spans))
-            _withhold(store, job, "letter_design")
-            continue
-        content = marks[code] + design.content(plan, encoder)
-        store.add_page(job.key, stream(content, {}), spans)
+        plan, spans = planned
+        # compressed later, on every core, when the bundles are written
+        store.add_page(job.key, marks[code] + designs[code].content(plan, encoder), spans)
     shared = {code: _shared_block(designs[code], images[code], heads[code], encoder,
                                   assets.pdfx.header)
               for code in heads}
     first = next(iter(designs.values()))
     return NativeLayout(campaign, store, shared, (first.page_w, first.page_h), tuple(problems),
                         assets.pdfx)
+
+
+def _plan(context: tuple[Mapping[str, Design], frozenset[str]], job: Job
+          ) -> tuple[Plan, Spans] | list[Problem] | str | None:
+    """A job's plan and where its fields lie on the page; or its problems; or the field the
+    page does not show; None when its authority's letterhead is wrong."""
+    designs, broken = context
+    if job.authority.code in broken:
+        return None
+    design = designs[job.authority.code]
+    try:
+        plan = design.plan(job)
+    except RenderError as exc:  # the wording fails for this job's values
+        return [error("letter_design", job.origin, exc.message, exc.hint or "",
+                      job.key if isinstance(job, LetterJob) else None)]
+    if not isinstance(plan, Plan):
+        return plan
+    spans = find_spans(page_text(design, plan), job.fields())
+    return spans if isinstance(spans, str) else (plan, spans)
 
 
 def page_text(design: Design, plan: Plan) -> str:
@@ -327,31 +353,80 @@ class NativeBackend:
 
     def render_bundle(self, jobs: Sequence[Job], out: Sink, spec: BundleSpec
                       ) -> Iterator[Rendered | Problem]:
+        """The bundle is written here, page by page, in order; each letter's own file (and its
+        pages' codes) is made on every core, and written there when ``spec.folder`` is set."""
         layout = self.layout
         authority = jobs[0].authority
         shared = layout.shared[authority.code]
         doc = DocumentWriter(out, shared, layout.page_size, layout.pdfx)
-        pages = 2 if spec.duplex else 1
-        for seq, job in enumerate(jobs, start=1):
-            laid_out = layout.store.page(job.key)
-            if laid_out is None:
-                raise InternalError(f"{job.title} reached the bundle without a laid-out page")
-            page, spans = laid_out
-            codes = spec.codes
-            code = codes.payload(spec.number, seq, 1, pages) if codes is not None else ""
-            mark = stream(codes.operators(code), {}) if codes is not None else None
-            single = _single(shared, layout.page_size, page,
-                             doc_info(layout.campaign, job.title, authority,
-                                      f"hhp-letters {self.kind}"), layout.pdfx, mark)
+        base = doc_info(layout.campaign, "", authority, f"hhp-letters {self.kind}")
+        context = _Letters(shared, layout.page_size, layout.pdfx, base, spec.codes,
+                           spec.number, spec.duplex, spec.folder,
+                           "letter" if self.kind == "letters" else "note")
+        items = ((seq, job.title, spec.letter_path(job), *self._page(job))
+                 for seq, job in enumerate(jobs, start=1))
+        for job, made in zip(jobs, in_order(_letter, items, context=context), strict=True):
             first = doc.page_count + 1
-            doc.add_page(page, mark)
+            doc.add_page(made.page, made.mark)
             if spec.duplex:
-                back = stream(codes.operators(codes.payload(spec.number, seq, 2, 2)), {}) \
-                    if codes is not None else None
-                doc.add_page(None, back)
-            yield Rendered(job, single, first, doc.page_count - first + 1, spans, code=code)
+                doc.add_page(None, made.back)
+            yield Rendered(job, made.pdf, first, doc.page_count - first + 1, made.spans,
+                           code=made.code, file=made.file)
         doc.finish(doc_info(layout.campaign, f"Bundle {spec.name}", authority,
                             f"{len(jobs)} {self.kind}"))
+
+    def _page(self, job: Job) -> tuple[bytes, Spans]:
+        laid_out = self.layout.store.page(job.key)
+        if laid_out is None:
+            raise InternalError(f"{job.title} reached the bundle without a laid-out page")
+        return laid_out
+
+
+@dataclass(frozen=True)
+class _Letters:
+    """What every letter of one bundle shares, sent to a worker once per batch."""
+
+    shared: SharedBlock
+    page_size: tuple[float, float]
+    pdfx: Pdfx
+    info: DocInfo  # the title is each letter's own
+    codes: IntegrityCodes | None
+    bundle: int
+    duplex: bool
+    folder: Path | None
+    file_kind: str  # what the run folder records each file as
+
+
+@dataclass(frozen=True)
+class _Made:
+    page: bytes
+    spans: Spans
+    mark: bytes | None  # the code drawn on its page (and the back page's, duplex)
+    back: bytes | None
+    code: str
+    pdf: bytes  # b"" once written to ``file``
+    file: FileRecord | None
+
+
+def _letter(context: _Letters, seq: int, title: str, rel: str, content: bytes, spans: Spans
+            ) -> _Made:
+    """One letter's page, codes and own file (in a worker process, for a large bundle)."""
+    page = stream(content, {})
+    codes = context.codes
+    pages = 2 if context.duplex else 1
+    code = codes.payload(context.bundle, seq, 1, pages) if codes is not None else ""
+    mark = stream(codes.operators(code), {}) if codes is not None else None
+    back = stream(codes.operators(codes.payload(context.bundle, seq, 2, 2)), {}) \
+        if codes is not None and context.duplex else None
+    buf = io.BytesIO()
+    one = DocumentWriter(buf, context.shared, context.page_size, context.pdfx,
+                         embed_profile=False)
+    one.add_page(page, mark)
+    sha = one.finish(dataclasses.replace(context.info, title=title))
+    if context.folder is None:
+        return _Made(page, spans, mark, back, code, buf.getvalue(), None)
+    record = runfolder.write_file(context.folder, rel, buf.getvalue(), context.file_kind, sha)
+    return _Made(page, spans, mark, back, code, b"", record)
 
 
 def _single(shared: SharedBlock, page_size: tuple[float, float], page: bytes,
