@@ -134,9 +134,9 @@ def test_a_signal_inside_sqlites_call_of_our_function_is_an_interrupt(
     # SIGTERM landing while SQLite sorts by postcode (our function, called from SQLite) was
     # reported as "could not write the working copy of the rows" (exit 1), not an interrupt
     from hhp_letters import merge
+    from hhp_letters.postcode import postcode_key as original
     from hhp_letters.workspace import Interrupted
     calls = {"n": 0}
-    original = merge.postcode_key
 
     def stopped(postcode: str) -> str:
         calls["n"] += 1
@@ -148,7 +148,7 @@ def test_a_signal_inside_sqlites_call_of_our_function_is_an_interrupt(
     campaign = init_campaign(tmp_path / "camp", sample=True).parent
     result = CliRunner().invoke(app, ["letters", str(campaign), "--out", str(tmp_path / "run")])
     assert calls["n"] == 20
-    assert result.exit_code == 130, result.output  # type: ignore[attr-defined]
-    assert "Interrupted; nothing half-written was left behind." in result.output  # type: ignore[attr-defined]
-    assert "working copy" not in result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 130, result.output
+    assert "Interrupted; nothing half-written was left behind." in result.output
+    assert "working copy" not in result.output
     assert not (tmp_path / "run").exists()
