@@ -339,9 +339,10 @@ def single_page(campaign: Campaign, assets: Assets, job: Job, *, proof: bool = F
     page = stream(content, {})
     shared = _shared_block(design, images[job.authority.code], head, encoder,
                            assets.pdfx.header)
-    return _single(shared, (design.page_w, design.page_h), page,
-                   doc_info(campaign, job.title, job.authority, f"hhp-letters {campaign.kind}"),
-                   assets.pdfx)
+    pdf, _ = _single(shared, (design.page_w, design.page_h), page,
+                     doc_info(campaign, job.title, job.authority,
+                              f"hhp-letters {campaign.kind}"), assets.pdfx)
+    return pdf
 
 
 class NativeBackend:
@@ -363,14 +364,20 @@ class NativeBackend:
         context = _Letters(shared, layout.page_size, layout.pdfx, base, spec.codes,
                            spec.number, spec.duplex, spec.folder,
                            "letter" if self.kind == "letters" else "note")
-        items = ((seq, job.title, spec.letter_path(job), *self._page(job))
-                 for seq, job in enumerate(jobs, start=1))
-        for job, made in zip(jobs, in_order(_letter, items, context=context), strict=True):
+        spans: deque[Spans] = deque()  # of the pages on their way, in order: kept here
+
+        def items() -> Iterator[tuple[int, str, str, bytes]]:
+            for seq, job in enumerate(jobs, start=1):
+                content, found = self._page(job)
+                spans.append(found)
+                yield seq, job.title, spec.letter_path(job), content
+
+        for job, made in zip(jobs, in_order(_letter, items(), context=context), strict=True):
             first = doc.page_count + 1
             doc.add_page(made.page, made.mark)
             if spec.duplex:
                 doc.add_page(None, made.back)
-            yield Rendered(job, made.pdf, first, doc.page_count - first + 1, made.spans,
+            yield Rendered(job, made.pdf, first, doc.page_count - first + 1, spans.popleft(),
                            code=made.code, file=made.file)
         doc.finish(doc_info(layout.campaign, f"Bundle {spec.name}", authority,
                             f"{len(jobs)} {self.kind}"))
@@ -384,7 +391,7 @@ class NativeBackend:
 
 @dataclass(frozen=True)
 class _Letters:
-    """What every letter of one bundle shares, sent to a worker once per batch."""
+    """What every letter of one bundle shares (the workers have it from the fork)."""
 
     shared: SharedBlock
     page_size: tuple[float, float]
@@ -399,8 +406,7 @@ class _Letters:
 
 @dataclass(frozen=True)
 class _Made:
-    page: bytes
-    spans: Spans
+    page: bytes  # the content stream, compressed
     mark: bytes | None  # the code drawn on its page (and the back page's, duplex)
     back: bytes | None
     code: str
@@ -408,8 +414,7 @@ class _Made:
     file: FileRecord | None
 
 
-def _letter(context: _Letters, seq: int, title: str, rel: str, content: bytes, spans: Spans
-            ) -> _Made:
+def _letter(context: _Letters, seq: int, title: str, rel: str, content: bytes) -> _Made:
     """One letter's page, codes and own file (in a worker process, for a large bundle)."""
     page = stream(content, {})
     codes = context.codes
@@ -418,22 +423,20 @@ def _letter(context: _Letters, seq: int, title: str, rel: str, content: bytes, s
     mark = stream(codes.operators(code), {}) if codes is not None else None
     back = stream(codes.operators(codes.payload(context.bundle, seq, 2, 2)), {}) \
         if codes is not None and context.duplex else None
-    buf = io.BytesIO()
-    one = DocumentWriter(buf, context.shared, context.page_size, context.pdfx,
-                         embed_profile=False)
-    one.add_page(page, mark)
-    sha = one.finish(dataclasses.replace(context.info, title=title))
+    pdf, sha = _single(context.shared, context.page_size, page,
+                       dataclasses.replace(context.info, title=title), context.pdfx, mark)
     if context.folder is None:
-        return _Made(page, spans, mark, back, code, buf.getvalue(), None)
-    record = runfolder.write_file(context.folder, rel, buf.getvalue(), context.file_kind, sha)
-    return _Made(page, spans, mark, back, code, b"", record)
+        return _Made(page, mark, back, code, pdf, None)
+    record = runfolder.write_file(context.folder, rel, pdf, context.file_kind, sha)
+    return _Made(page, mark, back, code, b"", record)
 
 
 def _single(shared: SharedBlock, page_size: tuple[float, float], page: bytes,
-            info: DocInfo, pdfx: Pdfx, mark: bytes | None = None) -> bytes:
-    """A letter's own file: the same identification, the profile only where X-4 needs it."""
+            info: DocInfo, pdfx: Pdfx, mark: bytes | None = None) -> tuple[bytes, str]:
+    """A letter's own file and its SHA-256: the same identification, the profile only where
+    X-4 needs it."""
     buf = io.BytesIO()
     one = DocumentWriter(buf, shared, page_size, pdfx, embed_profile=False)
     one.add_page(page, mark)
-    one.finish(info)
-    return buf.getvalue()
+    sha = one.finish(info)
+    return buf.getvalue(), sha

@@ -69,19 +69,6 @@ class SharedBlock:
     _sha: Any = field(default=None, repr=False, compare=False)
     _md5: Any = field(default=None, repr=False, compare=False)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # digest states cannot be pickled: a worker process computes them again, once
-        return (SharedBlock._rebuilt, (self.body, self.offsets, self.resources, self.header))
-
-    @classmethod
-    def _rebuilt(cls, body: bytes, offsets: tuple[int, ...], resources: int, header: bytes
-                 ) -> SharedBlock:
-        sha = hashlib.sha256(header)
-        sha.update(body)
-        md5 = hashlib.md5(header, usedforsecurity=False)
-        md5.update(body)
-        return cls(body, offsets, resources, header, sha, md5)
-
     def digests(self) -> tuple[Any, Any]:
         """Fresh SHA-256 and MD5 states that have already read HEADER + body."""
         return self._sha.copy(), self._md5.copy()
@@ -104,7 +91,12 @@ class SharedBlock:
             offsets.append(pos)
             parts.append(chunk)
             pos += len(chunk)
-        return cls._rebuilt(b"".join(parts), tuple(offsets), resources, header)
+        body = b"".join(parts)
+        sha = hashlib.sha256(header)
+        sha.update(body)
+        md5 = hashlib.md5(header, usedforsecurity=False)
+        md5.update(body)
+        return cls(body, tuple(offsets), resources, header, sha, md5)
 
 
 @dataclass(frozen=True)
