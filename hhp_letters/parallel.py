@@ -84,12 +84,19 @@ def _serve(conn: Connection, others: Sequence[Connection], work: Callable[..., A
             conn.send(("error", (None, traceback.format_exc())))
 
 
+_GONE = (EOFError, BrokenPipeError, ConnectionResetError)  # the worker's end of the pipe
+
+
+def _ended() -> InternalError:
+    return InternalError("a worker process ended without finishing its work (killed, or out "
+                         "of memory?)")
+
+
 def _result(conn: Connection) -> list[Any]:
     try:
         status, value = conn.recv()
-    except EOFError as exc:
-        raise InternalError("a worker process ended without finishing its work (killed, or "
-                            "out of memory?)") from exc
+    except _GONE as exc:
+        raise _ended() from exc
     if status == "ok":
         return list(value)
     raised, text = value
@@ -133,7 +140,10 @@ def in_order(work: Callable[..., _R], items: Iterable[tuple[Any, ...]], *,
         pending: deque[Connection] = deque()
         for n, part in enumerate(itertools.chain(ahead, batches)):
             conn = ends[n % count]
-            conn.send(part)
+            try:
+                conn.send(part)
+            except _GONE as exc:
+                raise _ended() from exc
             pending.append(conn)
             if len(pending) >= _IN_FLIGHT * count:
                 yield from _result(pending.popleft())
